@@ -1,0 +1,1 @@
+"""The trip planner: a concierge agent and its specialists, platform-free."""

@@ -1,0 +1,1 @@
+"""The concierge agent and its tools."""

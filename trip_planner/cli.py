@@ -1,0 +1,59 @@
+"""`trip-planner chat | slack | discord`: one entry point, one clear line on bad configuration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from trip_planner.config import ConfigError, load_settings
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Third-party chatter stays at WARNING unless asked for.
+    for noisy in ("google_adk", "google.adk", "httpx", "opik", "aiosqlite", "sqlalchemy", "LiteLLM"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trip-planner", description="An AI trip planner for Slack, Discord and the terminal.")
+    parser.add_argument("--log-level", default="INFO")
+    sub = parser.add_subparsers(dest="command", required=True)
+    chat = sub.add_parser("chat", help="talk to the planner in this terminal")
+    chat.add_argument("--user", default=None, help="your name; the conversation is kept per name")
+    sub.add_parser("slack", help="run the Slack app")
+    discord_cmd = sub.add_parser("discord", help="run the Discord bot")
+    discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
+    args = parser.parse_args(argv)
+    _configure_logging(args.log_level)
+    try:
+        settings = load_settings()
+        if args.command == "chat":
+            from bots.console import default_name, run_console
+
+            asyncio.run(run_console(settings, name=args.user or default_name()))
+            return 0
+        if args.command == "slack":
+            from bots.slack import run_slack  # type: ignore[import-not-found]
+
+            return int(asyncio.run(run_slack(settings)) or 0)
+        if args.command == "discord":
+            from bots.discord_bot import run_discord  # type: ignore[import-not-found]
+
+            return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
+    except ConfigError as err:
+        print(f"trip-planner: configuration error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

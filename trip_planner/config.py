@@ -1,0 +1,138 @@
+"""Settings from the environment and a `.env` file.
+
+Every setting has an embedded default so `make chat` works on a fresh clone with no keys. A bad value
+stops start-up with one line that names the variable and says how to fix it, instead of a traceback
+from deep inside SQLAlchemy or ADK minutes later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+APP_NAME = "trip_planner_concierge"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/trip_planner.db"
+DEFAULT_MODEL = "offline"
+DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+
+_ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is the one line the operator sees."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    google_api_key: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    app_name: str = APP_NAME
+    opik_project: str = "AI Travel Planner"
+    turn_timeout_s: float = 60.0
+    max_message_chars: int = 4000
+    conversation_idle_timeout_s: float = 24 * 3600.0
+    recent_events: int = 60
+    model_context_invocations: int = 12
+
+    @property
+    def is_offline(self) -> bool:
+        return self.model == "offline"
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to a number of seconds such as {default:g}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} is too small; use at least {minimum:g}.")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to a whole number such as {default}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} is too small; use at least {minimum}.")
+    return value
+
+
+def check_database_url(url: str) -> str:
+    """Refuse synchronous or unknown drivers here, with the fix, rather than deep in ADK."""
+    scheme, sep, _rest = url.partition("://")
+    if not sep:
+        raise ConfigError(
+            f"DATABASE_URL={url!r} is not a URL; use e.g. {DEFAULT_DATABASE_URL} or "
+            "postgresql+asyncpg://user@host:5432/dbname."
+        )
+    backend, _, driver = scheme.partition("+")
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in _ASYNC_DRIVERS:
+        raise ConfigError(
+            f"DATABASE_URL uses {scheme!r}, which is not supported; use sqlite+aiosqlite:// or postgresql+asyncpg://."
+        )
+    wanted = _ASYNC_DRIVERS[backend]
+    if driver != wanted:
+        raise ConfigError(
+            f"DATABASE_URL uses the synchronous or unsupported driver {scheme!r}; "
+            f"use {backend}+{wanted}:// instead (e.g. {backend}+{wanted}://{_rest_hint(url)})."
+        )
+    return url
+
+
+def _rest_hint(url: str) -> str:
+    rest = url.partition("://")[2]
+    # Never echo a password back into a log line.
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.partition(":")[0]
+        return f"{user}@{host}" if user else host
+    return rest
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read settings; `env` defaults to the process environment after loading `.env` from the cwd."""
+    if env is None:
+        if dotenv:
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    api_key = (env.get("GOOGLE_API_KEY") or "").strip() or None
+    model = (env.get("TRIP_PLANNER_MODEL") or "").strip()
+    if not model:
+        model = DEFAULT_GEMINI_MODEL if api_key else DEFAULT_MODEL
+    if model.startswith("gemini") and not api_key:
+        raise ConfigError(
+            f"TRIP_PLANNER_MODEL={model!r} needs GOOGLE_API_KEY; set the key or use TRIP_PLANNER_MODEL=offline."
+        )
+    if model != DEFAULT_MODEL and not (model.startswith("gemini") or model.startswith("litellm/")):
+        raise ConfigError(
+            f"TRIP_PLANNER_MODEL={model!r} is not known; use 'offline', a Gemini model name such as "
+            f"{DEFAULT_GEMINI_MODEL}, or litellm/<provider>/<model>."
+        )
+    database_url = check_database_url((env.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL)
+    project = (env.get("OPIK_PROJECT_NAME") or "").strip() or "AI Travel Planner"
+    return Settings(
+        model=model,
+        google_api_key=api_key,
+        database_url=database_url,
+        opik_project=project,
+        turn_timeout_s=_float(env, "TRIP_PLANNER_TURN_TIMEOUT", 60.0, minimum=0.01),
+        max_message_chars=_int(env, "TRIP_PLANNER_MAX_MESSAGE_CHARS", 4000, minimum=1),
+        conversation_idle_timeout_s=_float(env, "TRIP_PLANNER_IDLE_TIMEOUT", 24 * 3600.0, minimum=1.0),
+        recent_events=_int(env, "TRIP_PLANNER_RECENT_EVENTS", 60, minimum=4),
+        model_context_invocations=_int(env, "TRIP_PLANNER_CONTEXT_TURNS", 12, minimum=1),
+    )

@@ -1,0 +1,1 @@
+"""The platform-free core: durable conversations, the shared runner, tracing."""

@@ -1,0 +1,47 @@
+"""One async SQLAlchemy engine per process, shared by ADK's session service and our registry.
+
+Sharing one engine keeps SQLite to one writer pool (two engines on one file fight over its lock) and
+PostgreSQL to one connection pool per process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # WAL lets readers run beside the writer; busy_timeout makes a writer wait instead of failing
+    # with "database is locked" under concurrent conversations.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    url = make_url(database_url)
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:"):
+            kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False}, pool_reset_on_return=None)
+        else:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # One connection: SQLite has one writer anyway, and a read transaction that later writes
+            # (ADK's append_event does) fails at once with SQLITE_BUSY when another connection wrote
+            # in between; busy_timeout does not help there. Queueing on the pool does.
+            kwargs.update(connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120)
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=20, max_overflow=20)
+    engine = create_async_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine

@@ -1,0 +1,53 @@
+"""What adapters hand the core and get back: small, platform-free values."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+ReplyStatus = Literal["answered", "duplicate", "rejected", "failed"]
+
+EMPTY_PROMPT = "What would you like to plan? Tell me where you'd like to go, or ask me about a trip."
+APOLOGY = "Sorry, something went wrong while planning that. Please try again in a moment."
+TIMEOUT_APOLOGY = "Sorry, that took too long to plan. Please try again in a moment."
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The core's answer to one inbound message.
+
+    `status` tells the adapter what to do: post `text` for answered / rejected / failed; post nothing
+    for a duplicate (the first delivery was, or is being, answered).
+    """
+
+    text: str
+    status: ReplyStatus
+    conversation_id: str | None = None
+    query_num: int | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.status == "duplicate"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    user_id: str
+    message_ref: str
+    emoji: str
+
+
+ReactionOutcome = Literal["satisfied", "unsatisfied", "ignored"]
+
+
+def clean_text(text: str) -> str:
+    """Strip control characters (keeping newlines and tabs) and surrounding whitespace."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def too_long_message(limit: int) -> str:
+    return f"That message is too long for me: please keep it under {limit:,} characters and send it again."

@@ -1,0 +1,225 @@
+"""TripPlannerRunner: the one entry every adapter feeds.
+
+The order of the pipeline is the point: dedupe and persist the inbound message before any model work
+(a retry gets no second answer, a crash loses no message), then take the conversation's lock (one turn
+at a time per user id, in arrival order), then run ADK and record the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from google.adk.agents import BaseAgent
+from google.adk.agents.run_config import RunConfig
+from google.adk.apps import App
+from google.adk.plugins.context_filter_plugin import ContextFilterPlugin
+from google.adk.runners import Runner
+from google.adk.sessions.base_session_service import GetSessionConfig
+from google.genai import types
+
+from trip_planner.agents.concierge import build_concierge
+from trip_planner.config import Settings
+from trip_planner.core.locks import ConversationLocks
+from trip_planner.core.messages import (
+    APOLOGY,
+    EMPTY_PROMPT,
+    TIMEOUT_APOLOGY,
+    Reaction,
+    ReactionOutcome,
+    Reply,
+    clean_text,
+    too_long_message,
+)
+from trip_planner.core.session_manager import SessionManager
+from trip_planner.core.tracing import Tracer
+from trip_planner.models import build_model
+
+log = logging.getLogger(__name__)
+
+THUMBS_UP = {"+1", "thumbsup", "👍"}
+THUMBS_DOWN = {"-1", "thumbsdown", "👎"}
+SATISFIED_REPLY = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
+UNSATISFIED_REPLY = "Thanks for telling me. What should I change? Tell me and I'll rework the plan."
+
+
+def reaction_kind(emoji: str) -> str | None:
+    """Normalise platform emoji names: '+1::skin-tone-3' and '👍🏽' are both a thumbs-up."""
+    base = emoji.split("::", 1)[0].strip(":")
+    base = "".join(ch for ch in base if not 0x1F3FB <= ord(ch) <= 0x1F3FF)  # skin tone modifiers
+    if base in THUMBS_UP:
+        return "satisfied"
+    if base in THUMBS_DOWN:
+        return "unsatisfied"
+    return None
+
+
+class TripPlannerRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session_manager: SessionManager | None = None,
+        agent: BaseAgent | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = session_manager or SessionManager(
+            settings.database_url,
+            app_name=settings.app_name,
+            idle_timeout_s=settings.conversation_idle_timeout_s,
+            recent_events=settings.recent_events,
+            tracer=tracer,
+        )
+        self.tracer = self.sessions.tracer
+        self.locks = ConversationLocks(self.sessions.engine)
+        root = agent or build_concierge(build_model(settings))
+        app = App(
+            name=settings.app_name,
+            root_agent=root,
+            plugins=[ContextFilterPlugin(num_invocations_to_keep=settings.model_context_invocations)],
+        )
+        self.adk_runner = Runner(app=app, session_service=self.sessions.get_session_service())
+        self._run_config = RunConfig(
+            max_llm_calls=25, get_session_config=GetSessionConfig(num_recent_events=settings.recent_events)
+        )
+
+    async def start(self) -> None:
+        await self.sessions.start()
+
+    async def close(self) -> None:
+        await self.adk_runner.close()
+        await self.sessions.close()
+
+    # -- the pipeline ---------------------------------------------------------------------------
+
+    async def ask(
+        self, user_id: str, text: str, *, message_id: str | None = None, reply_to: dict[str, Any] | None = None
+    ) -> Reply:
+        """Answer one inbound message exactly once.
+
+        `message_id` is the platform's identity of the message (unique across platforms, e.g.
+        "slack:T1:C1:1700000000.000100"); `reply_to` is the adapter's note of where the answer goes,
+        stored with the message so an unanswered one can be answered after a restart.
+        """
+        message_id = message_id or f"local:{uuid.uuid4().hex}"
+        if not await self.sessions.store.claim_inbound(
+            message_id=message_id, user_id=user_id, text=text, reply_to=reply_to
+        ):
+            seen = await self.sessions.store.get_inbound(message_id=message_id)
+            log.info("Duplicate message %s for user '%s' ignored", message_id, user_id)
+            return Reply(text=(seen.answer or "") if seen else "", status="duplicate",
+                         conversation_id=seen.conversation_id if seen else None)
+        return await self._answer(user_id, text, message_id)
+
+    async def answer_pending(self, message_id: str) -> Reply | None:
+        """Answer a message that was persisted but never answered (the process died mid-turn)."""
+        record = await self.sessions.store.get_inbound(message_id=message_id)
+        if record is None or record.status != "received":
+            return None
+        return await self._answer(record.user_id, record.text, message_id)
+
+    async def _answer(self, user_id: str, text: str, message_id: str) -> Reply:
+        clean = clean_text(text)
+        if not clean:
+            return await self._finish(message_id, Reply(text=EMPTY_PROMPT, status="rejected"))
+        if len(clean) > self.settings.max_message_chars:
+            return await self._finish(
+                message_id, Reply(text=too_long_message(self.settings.max_message_chars), status="rejected")
+            )
+        async with self.locks.hold(user_id):
+            session = await self.sessions.get_or_create_session(user_id)
+            record = await self.sessions.current_conversation(user_id)
+            conversation_id = record.conversation_id if record else None
+            query_num = (record.query_count if record else 0) + 1
+            status = "answered"
+            with self.tracer.turn(
+                user_id=user_id,
+                session_id=session.id,
+                conversation_id=conversation_id or "",
+                query=clean,
+                query_num=query_num,
+            ) as turn:
+                try:
+                    async with asyncio.timeout(self.settings.turn_timeout_s):
+                        answer = await self._run(user_id, session.id, clean)
+                except TimeoutError:
+                    log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
+                    answer, status = TIMEOUT_APOLOGY, "failed"
+                except Exception:
+                    log.exception("Turn failed in conversation %s", conversation_id)
+                    answer, status = APOLOGY, "failed"
+                turn.answer = answer
+            if conversation_id is not None:
+                query_num = await self.sessions.add_query_to_conversation(
+                    user_id, clean, answer, conversation_id=conversation_id
+                )
+        return await self._finish(
+            message_id, Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
+        )
+
+    async def _run(self, user_id: str, session_id: str, text: str) -> str:
+        message = types.Content(role="user", parts=[types.Part(text=text)])
+        final: list[str] = []
+        async for event in self.adk_runner.run_async(
+            user_id=user_id, session_id=session_id, new_message=message, run_config=self._run_config
+        ):
+            if event.error_code:
+                raise RuntimeError(f"model error {event.error_code}: {event.error_message}")
+            if event.is_final_response() and event.content and event.content.parts:
+                final = [p.text for p in event.content.parts if p.text and not p.thought]
+        answer = "\n".join(final).strip()
+        if not answer:
+            raise RuntimeError("the agent finished without an answer")
+        return answer
+
+    async def _finish(self, message_id: str, reply: Reply) -> Reply:
+        await self.sessions.store.finish_inbound(
+            message_id=message_id,
+            status="failed" if reply.status == "failed" else "answered",
+            answer=reply.text,
+            conversation_id=reply.conversation_id,
+        )
+        return reply
+
+    # -- conversation control -------------------------------------------------------------------
+
+    async def end_conversation(self, user_id: str, feedback: str | None = "satisfied") -> bool:
+        async with self.locks.hold(user_id):
+            return await self.sessions.end_conversation(user_id, feedback) is not None
+
+    async def new_conversation(self, user_id: str) -> str:
+        async with self.locks.hold(user_id):
+            await self.sessions.create_new_session(user_id)
+            record = await self.sessions.current_conversation(user_id)
+            assert record is not None
+            return record.conversation_id
+
+    async def remember_answer(self, *, user_id: str, conversation_id: str, message_ref: str) -> None:
+        """Adapters call this with each platform message that carries an answer, for reactions."""
+        await self.sessions.store.remember_message(
+            message_ref=message_ref, conversation_id=conversation_id, user_id=user_id
+        )
+
+    async def react(self, reaction: Reaction) -> ReactionOutcome:
+        """A thumbs-up ends the conversation as satisfied; a thumbs-down records it and keeps it open.
+
+        Only the conversation's own user, on one of the bot's answers in the current conversation.
+        """
+        kind = reaction_kind(reaction.emoji)
+        if kind is None:
+            return "ignored"
+        conversation_id = await self.sessions.store.conversation_for_message(message_ref=reaction.message_ref)
+        if conversation_id is None:
+            return "ignored"
+        async with self.locks.hold(reaction.user_id):
+            current = await self.sessions.current_conversation(reaction.user_id)
+            if current is None or current.conversation_id != conversation_id:
+                return "ignored"
+            if kind == "satisfied":
+                await self.sessions.end_conversation(reaction.user_id, "satisfied")
+                return "satisfied"
+            await self.sessions.record_feedback(conversation_id, "unsatisfied")
+            return "unsatisfied"

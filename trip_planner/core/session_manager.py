@@ -1,0 +1,219 @@
+"""SessionManager: the seed's API and meaning, made durable and race-free.
+
+The seed kept sessions, conversation ids, queries and traces in per-user dicts: a restart lost every
+conversation, two first messages racing each created a session, and the dicts only grew. Here ADK's
+`DatabaseSessionService` holds the sessions and `ConversationStore` holds the rest on the same
+database, so any process on that database continues any conversation. One active conversation per user
+id is enforced by a unique index; an in-process keyed lock only saves the losers a round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from google.adk.sessions import DatabaseSessionService, Session
+from google.adk.sessions.base_session_service import GetSessionConfig
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from trip_planner.config import APP_NAME
+from trip_planner.core.database import create_engine
+from trip_planner.core.locks import KeyedLock
+from trip_planner.core.store import ConversationRecord, ConversationStore
+from trip_planner.core.tracing import NullTracer, Tracer
+
+log = logging.getLogger(__name__)
+
+
+def new_conversation_id() -> str:
+    return f"conv_{uuid.uuid4().hex[:12]}"
+
+
+class SessionManager:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        app_name: str = APP_NAME,
+        engine: AsyncEngine | None = None,
+        idle_timeout_s: float = 24 * 3600.0,
+        recent_events: int = 60,
+        tracer: Tracer | None = None,
+    ) -> None:
+        if (database_url is None) == (engine is None):
+            raise ValueError("give exactly one of database_url or engine")
+        self.engine = engine if engine is not None else create_engine(database_url or "")
+        self.app_name = app_name
+        self.idle_timeout_s = idle_timeout_s
+        self.tracer: Tracer = tracer or NullTracer()
+        self.store = ConversationStore(self.engine)
+        self.session_service = DatabaseSessionService(db_engine=self.engine)
+        self._session_config = GetSessionConfig(num_recent_events=recent_events)
+        self._registry_locks = KeyedLock()
+
+    async def start(self) -> None:
+        """Create the tables now rather than on the first message."""
+        await self.session_service.prepare_tables()
+        await self.store.prepare()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def get_session_service(self) -> DatabaseSessionService:
+        """The service the ADK Runner needs; it shares this manager's database."""
+        return self.session_service
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def get_or_create_session(self, user_id: str) -> Session:
+        async with self._registry_locks.hold(user_id):
+            record = await self._current(user_id)
+            if record is None:
+                return await self._start_conversation(user_id)
+            log.info("Using existing session for user '%s': %s", user_id, record.session_id)
+            return await self._load_session(record)
+
+    async def create_new_session(self, user_id: str) -> Session:
+        """Start over: the previous conversation ends with reason `new_session`."""
+        async with self._registry_locks.hold(user_id):
+            record = await self.store.active_conversation(user_id=user_id)
+            if record is not None:
+                await self._end(record, reason="new_session", feedback=None)
+            return await self._start_conversation(user_id)
+
+    async def current_conversation(self, user_id: str) -> ConversationRecord | None:
+        """The active, unexpired conversation of `user_id`, without creating one."""
+        async with self._registry_locks.hold(user_id):
+            return await self._current(user_id)
+
+    async def get_conversation_id(self, user_id: str) -> str:
+        """As in the seed, asking for the id of a user with no conversation starts one."""
+        record = await self.current_conversation(user_id)
+        if record is None:
+            await self.get_or_create_session(user_id)
+            record = await self.current_conversation(user_id)
+            assert record is not None
+        return record.conversation_id
+
+    async def _current(self, user_id: str) -> ConversationRecord | None:
+        record = await self.store.active_conversation(user_id=user_id)
+        if record is not None and time.time() - record.updated_at > self.idle_timeout_s:
+            log.info("Conversation %s of user '%s' expired after being idle", record.conversation_id, user_id)
+            await self._end(record, reason="expired", feedback=None)
+            return None
+        return record
+
+    async def _start_conversation(self, user_id: str) -> Session:
+        conversation_id = new_conversation_id()
+        session_id = uuid.uuid4().hex
+        record = await self.store.insert_active_conversation(
+            conversation_id=conversation_id, user_id=user_id, session_id=session_id
+        )
+        if record is None:
+            # Another process claimed this user's slot between our read and our insert: use theirs.
+            winner = await self.store.active_conversation(user_id=user_id)
+            if winner is None:
+                raise RuntimeError(f"could not start a conversation for user {user_id!r}")
+            return await self._load_session(winner)
+        session = await self.session_service.create_session(
+            app_name=self.app_name, user_id=user_id, session_id=session_id
+        )
+        log.info("Created new session for user '%s': %s", user_id, session.id)
+        log.info("Conversation ID: %s", conversation_id)
+        self.tracer.conversation_started(user_id=user_id, session_id=session_id, conversation_id=conversation_id)
+        return session
+
+    async def _load_session(self, record: ConversationRecord) -> Session:
+        session = await self.session_service.get_session(
+            app_name=self.app_name, user_id=record.user_id, session_id=record.session_id, config=self._session_config
+        )
+        if session is None:
+            # The slot was claimed but the process died before ADK stored the session.
+            session = await self.session_service.create_session(
+                app_name=self.app_name, user_id=record.user_id, session_id=record.session_id
+            )
+        return session
+
+    # -- queries --------------------------------------------------------------------------------
+
+    async def add_query_to_conversation(
+        self, user_id: str, query: str, response: str, *, conversation_id: str | None = None
+    ) -> int:
+        """Record a query/answer pair (truncated to 200/500 characters, as in the seed).
+
+        Pass `conversation_id` to record into the conversation the turn ran in, even if the user has
+        started another one meanwhile. Returns the query's number in its conversation.
+        """
+        if conversation_id is None:
+            conversation_id = await self.get_conversation_id(user_id)
+        return await self.store.add_query(
+            conversation_id=conversation_id, query=query, response=response or "No response"
+        )
+
+    async def get_query_count(self, user_id: str) -> int:
+        record = await self.current_conversation(user_id)
+        return record.query_count if record else 0
+
+    async def get_queries(self, user_id: str) -> list[dict[str, Any]]:
+        record = await self.current_conversation(user_id)
+        if record is None:
+            return []
+        rows = await self.store.list_queries(conversation_id=record.conversation_id)
+        return [{"query": q.query, "response": q.response} for q in rows]
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    async def end_conversation(self, user_id: str, feedback: str | None = None) -> ConversationRecord | None:
+        """End the current conversation (the seed's meaning: the user is done, e.g. satisfied).
+
+        Returns the ended record, or None when the user had no active conversation.
+        """
+        async with self._registry_locks.hold(user_id):
+            record = await self.store.active_conversation(user_id=user_id)
+            if record is None:
+                return None
+            ended = await self._end(record, reason=feedback or "ended", feedback=feedback)
+        log.info("Conversation ended for user '%s' with feedback: %s", user_id, feedback)
+        return ended
+
+    async def record_feedback(self, conversation_id: str, feedback: str) -> None:
+        """Feedback that does not end the conversation (e.g. 'unsatisfied')."""
+        await self.store.set_feedback(conversation_id=conversation_id, feedback=feedback)
+        self.tracer.feedback(conversation_id=conversation_id, value=1.0 if feedback == "satisfied" else 0.0)
+
+    async def _end(self, record: ConversationRecord, *, reason: str, feedback: str | None) -> ConversationRecord | None:
+        ended = await self.store.end_conversation(
+            conversation_id=record.conversation_id, reason=reason, feedback=feedback
+        )
+        if ended is not None:
+            self.tracer.conversation_ended(
+                user_id=record.user_id,
+                conversation_id=record.conversation_id,
+                reason=reason,
+                feedback=feedback,
+                total_queries=ended.query_count,
+            )
+            if feedback is not None:
+                self.tracer.feedback(
+                    conversation_id=record.conversation_id, value=1.0 if feedback == "satisfied" else 0.0
+                )
+        return ended
+
+    def clear_session(self, user_id: str) -> None:
+        """The seed dropped its cached Session object; nothing is cached here, so nothing to drop.
+
+        Kept for API compatibility: the stored conversation is untouched (use end_conversation).
+        """
+        log.debug("clear_session(%s): no cached session to clear", user_id)
+
+    # -- tracing hooks (seed API) ---------------------------------------------------------------
+
+    async def get_conversation_trace(self, user_id: str) -> Any:
+        record = await self.current_conversation(user_id)
+        return self.tracer.get_conversation_trace(record.conversation_id) if record else None
+
+    async def create_query_span(self, user_id: str, query: str, query_num: int) -> Any:
+        record = await self.current_conversation(user_id)
+        return self.tracer.create_query_span(record.conversation_id, query, query_num) if record else None

@@ -1,0 +1,374 @@
+"""The conversation registry: what ADK's session tables do not hold.
+
+ADK stores a session's events and state. Everything else the product needs to continue after a
+restart, or on a second worker, lives here in four small tables on the same database: which
+conversation is current for each user id, its queries, the inbound messages (durable dedupe and "never
+lose a message"), and which platform messages carry the bot's answers (for reactions).
+
+Atomicity comes from the database, not from process memory: a partial unique index allows one active
+conversation per user id, and the inbound table's primary key makes the first claim of a message id
+win, across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+metadata = MetaData()
+
+conversations = Table(
+    "tp_conversations",
+    metadata,
+    Column("conversation_id", String(32), primary_key=True),
+    Column("user_id", String(255), nullable=False),
+    Column("session_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),  # active | ended
+    Column("end_reason", String(32)),
+    Column("feedback", String(32)),
+    Column("query_count", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Index("ix_tp_conversations_user", "user_id"),
+    # At most one active conversation per user id, enforced by the database for every process.
+    Index(
+        "uq_tp_conversations_one_active",
+        "user_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+queries = Table(
+    "tp_queries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(32), ForeignKey("tp_conversations.conversation_id"), nullable=False),
+    Column("query_num", Integer, nullable=False),
+    Column("query", String(200), nullable=False),
+    Column("response", String(500), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("conversation_id", "query_num", name="uq_tp_queries_num"),
+)
+
+inbound = Table(
+    "tp_inbound",
+    metadata,
+    Column("message_id", String(255), primary_key=True),
+    Column("user_id", String(255), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # received | answered | failed
+    Column("answer", Text),
+    Column("conversation_id", String(32)),
+    Column("reply_to", Text),  # the adapter's JSON note of where to answer, for recovery
+    Column("received_at", Float, nullable=False),
+    Column("answered_at", Float),
+    Index("ix_tp_inbound_status", "status", "received_at"),
+)
+
+message_refs = Table(
+    "tp_message_refs",
+    metadata,
+    Column("message_ref", String(255), primary_key=True),
+    Column("conversation_id", String(32), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    conversation_id: str
+    user_id: str
+    session_id: str
+    status: str
+    end_reason: str | None
+    feedback: str | None
+    query_count: int
+    created_at: float
+    updated_at: float
+    ended_at: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    query_num: int
+    query: str
+    response: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    message_id: str
+    user_id: str
+    text: str
+    status: str
+    answer: str | None
+    conversation_id: str | None
+    reply_to: dict[str, Any] | None
+    received_at: float
+
+
+def _conversation(row: Any) -> ConversationRecord:
+    return ConversationRecord(**{c: row._mapping[c] for c in ConversationRecord.__dataclass_fields__})
+
+
+def _inbound(row: Any) -> InboundRecord:
+    m = row._mapping
+    return InboundRecord(
+        message_id=m["message_id"],
+        user_id=m["user_id"],
+        text=m["text"],
+        status=m["status"],
+        answer=m["answer"],
+        conversation_id=m["conversation_id"],
+        reply_to=json.loads(m["reply_to"]) if m["reply_to"] else None,
+        received_at=m["received_at"],
+    )
+
+
+class ConversationStore:
+    """Small, keyword-only methods over the registry tables; each is one short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._ready = False
+
+    async def prepare(self) -> None:
+        if self._ready:
+            return
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        self._ready = True
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        await self.prepare()
+        async with self.engine.begin() as conn:
+            yield conn
+
+    # -- conversations -------------------------------------------------------------------------
+
+    async def active_conversation(self, *, user_id: str) -> ConversationRecord | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    select(conversations).where(conversations.c.user_id == user_id, conversations.c.status == "active")
+                )
+            ).first()
+        return _conversation(row) if row else None
+
+    async def get_conversation(self, *, conversation_id: str) -> ConversationRecord | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(select(conversations).where(conversations.c.conversation_id == conversation_id))
+            ).first()
+        return _conversation(row) if row else None
+
+    async def insert_active_conversation(
+        self, *, conversation_id: str, user_id: str, session_id: str
+    ) -> ConversationRecord | None:
+        """Claim the user's active slot; None when another task or process already holds it."""
+        now = time.time()
+        try:
+            async with self._tx() as conn:
+                await conn.execute(
+                    insert(conversations).values(
+                        conversation_id=conversation_id,
+                        user_id=user_id,
+                        session_id=session_id,
+                        status="active",
+                        query_count=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            return None
+        return await self.get_conversation(conversation_id=conversation_id)
+
+    async def end_conversation(
+        self, *, conversation_id: str, reason: str, feedback: str | None
+    ) -> ConversationRecord | None:
+        """Mark ended; None when it was not active (someone else ended it first)."""
+        now = time.time()
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(conversations)
+                .where(conversations.c.conversation_id == conversation_id, conversations.c.status == "active")
+                .values(status="ended", end_reason=reason, feedback=feedback, ended_at=now, updated_at=now)
+            )
+        if result.rowcount == 0:
+            return None
+        return await self.get_conversation(conversation_id=conversation_id)
+
+    async def set_feedback(self, *, conversation_id: str, feedback: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.conversation_id == conversation_id)
+                .values(feedback=feedback, updated_at=time.time())
+            )
+
+    async def add_query(self, *, conversation_id: str, query: str, response: str) -> int:
+        """Append one query/answer pair and return its number (1-based), atomically."""
+        now = time.time()
+        async with self._tx() as conn:
+            # The UPDATE takes the row's write lock first, so concurrent adds number without gaps.
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.conversation_id == conversation_id)
+                .values(query_count=conversations.c.query_count + 1, updated_at=now)
+            )
+            query_num = (
+                await conn.execute(
+                    select(conversations.c.query_count).where(conversations.c.conversation_id == conversation_id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                insert(queries).values(
+                    conversation_id=conversation_id,
+                    query_num=query_num,
+                    query=query[:200],
+                    response=response[:500],
+                    created_at=now,
+                )
+            )
+        return int(query_num)
+
+    async def list_queries(self, *, conversation_id: str) -> list[QueryRecord]:
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(queries).where(queries.c.conversation_id == conversation_id).order_by(queries.c.query_num)
+                )
+            ).all()
+        return [QueryRecord(r.query_num, r.query, r.response, r.created_at) for r in rows]
+
+    async def touch(self, *, conversation_id: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.conversation_id == conversation_id)
+                .values(updated_at=time.time())
+            )
+
+    # -- inbound messages ----------------------------------------------------------------------
+
+    async def claim_inbound(
+        self, *, message_id: str, user_id: str, text: str, reply_to: dict[str, Any] | None = None
+    ) -> bool:
+        """Persist a new inbound message; False when this message id was already seen."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(
+                    insert(inbound).values(
+                        message_id=message_id,
+                        user_id=user_id,
+                        text=text,
+                        status="received",
+                        reply_to=json.dumps(reply_to) if reply_to is not None else None,
+                        received_at=time.time(),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def get_inbound(self, *, message_id: str) -> InboundRecord | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(inbound).where(inbound.c.message_id == message_id))).first()
+        return _inbound(row) if row else None
+
+    async def finish_inbound(
+        self, *, message_id: str, status: str, answer: str, conversation_id: str | None
+    ) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(inbound)
+                .where(inbound.c.message_id == message_id)
+                .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time())
+            )
+
+    async def unanswered_inbound(self, *, older_than_s: float = 0.0, limit: int = 100) -> list[InboundRecord]:
+        """Messages persisted but never answered (the process died mid-turn), oldest first."""
+        cutoff = time.time() - older_than_s
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(inbound)
+                    .where(inbound.c.status == "received", inbound.c.received_at <= cutoff)
+                    .order_by(inbound.c.received_at)
+                    .limit(limit)
+                )
+            ).all()
+        return [_inbound(r) for r in rows]
+
+    async def prune_inbound(self, *, older_than_s: float) -> int:
+        """Forget finished messages past the retention (it must exceed the platforms' retry window)."""
+        cutoff = time.time() - older_than_s
+        async with self._tx() as conn:
+            result = await conn.execute(
+                delete(inbound).where(inbound.c.status != "received", inbound.c.received_at < cutoff)
+            )
+        return int(result.rowcount or 0)
+
+    # -- which platform messages carry which conversation's answers ------------------------------
+
+    async def remember_message(self, *, message_ref: str, conversation_id: str, user_id: str) -> None:
+        try:
+            async with self._tx() as conn:
+                await conn.execute(
+                    insert(message_refs).values(
+                        message_ref=message_ref,
+                        conversation_id=conversation_id,
+                        user_id=user_id,
+                        created_at=time.time(),
+                    )
+                )
+        except IntegrityError:
+            pass  # already remembered: remembering is idempotent
+
+    async def conversation_for_message(self, *, message_ref: str) -> str | None:
+        async with self._tx() as conn:
+            return (
+                await conn.execute(
+                    select(message_refs.c.conversation_id).where(message_refs.c.message_ref == message_ref)
+                )
+            ).scalar_one_or_none()
+
+    async def count_sessions_rows(self) -> int:
+        async with self._tx() as conn:
+            return int((await conn.execute(select(func.count()).select_from(conversations))).scalar_one())
