@@ -34,7 +34,7 @@ from trip_planner.core.messages import (
     too_long_message,
 )
 from trip_planner.core.session_manager import SessionManager
-from trip_planner.core.tracing import Tracer
+from trip_planner.core.tracing import Tracer, build_tracer
 from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,12 @@ class TripPlannerRunner:
             app_name=settings.app_name,
             idle_timeout_s=settings.conversation_idle_timeout_s,
             recent_events=settings.recent_events,
-            tracer=tracer,
+            tracer=tracer or build_tracer(settings),
         )
         self.tracer = self.sessions.tracer
         self.locks = ConversationLocks(self.sessions.engine)
         root = agent or build_concierge(build_model(settings))
+        self.tracer.instrument_agent(root)
         app = App(
             name=settings.app_name,
             root_agent=root,

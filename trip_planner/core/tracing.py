@@ -25,6 +25,8 @@ class TurnTrace:
 
 
 class Tracer(Protocol):
+    def instrument_agent(self, agent: Any) -> None: ...
+
     def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None: ...
 
     def conversation_ended(
@@ -46,6 +48,9 @@ class Tracer(Protocol):
 
 class NullTracer:
     """Tracing off: every hook returns at once and records nothing."""
+
+    def instrument_agent(self, agent: Any) -> None:
+        return None
 
     def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None:
         return None
@@ -72,3 +77,8 @@ class NullTracer:
 
     def flush(self, timeout_s: float) -> None:
         return None
+
+
+def build_tracer(settings: Any) -> Tracer:
+    """The tracer the settings ask for; NullTracer until Opik is configured."""
+    return NullTracer()
