@@ -1,8 +1,9 @@
 """One turn at a time per conversation key, in arrival order, with nothing left behind.
 
-`KeyedLock` hands out an `asyncio.Lock` per key (asyncio locks wake waiters first-in, first-out, so
-turns run in arrival order) and drops it when its last holder or waiter leaves, so memory does not grow
-with the number of users ever seen.
+`KeyedLock` queues holders per key in the order they *reserved* a place, which happens synchronously
+when a message arrives, before any I/O. So turns run in arrival order even though persisting each
+message first is an await that may finish out of order. A key's queue is dropped when it empties,
+so memory does not grow with the number of users ever seen.
 
 `ConversationLocks` adds, on PostgreSQL, a session-level advisory lock on the same key, so two worker
 processes on one database also take turns instead of racing into ADK's StaleSessionError.
@@ -11,37 +12,71 @@ processes on one database also take turns instead of racing into ADK's StaleSess
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import TracebackType
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
+class Ticket:
+    """A place in one key's queue; `async with ticket:` waits for its turn and gives it up after."""
+
+    def __init__(self, owner: KeyedLock, key: str) -> None:
+        self._owner = owner
+        self._key = key
+        self._turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def __aenter__(self) -> None:
+        try:
+            await self._turn
+        except BaseException:
+            self.release()
+            raise
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give up the place (held or still waiting); safe to call more than once."""
+        self._owner._leave(self._key, self)
+
+
 class KeyedLock:
     def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
+        self._queues: dict[str, deque[Ticket]] = {}
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._queues)
+
+    def reserve(self, key: str) -> Ticket:
+        """Take a place in the queue now (no await), to be entered later with `async with`."""
+        ticket = Ticket(self, key)
+        queue = self._queues.setdefault(key, deque())
+        queue.append(ticket)
+        if len(queue) == 1:
+            ticket._turn.set_result(None)
+        return ticket
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            remaining = self._users[key] - 1
-            if remaining:
-                self._users[key] = remaining
-            else:
-                del self._users[key]
-                del self._locks[key]
+        async with self.reserve(key):
+            yield
+
+    def _leave(self, key: str, ticket: Ticket) -> None:
+        queue = self._queues.get(key)
+        if queue is None or ticket not in queue:
+            return
+        was_head = queue[0] is ticket
+        queue.remove(ticket)
+        if not queue:
+            del self._queues[key]
+        elif was_head and not queue[0]._turn.done():
+            queue[0]._turn.set_result(None)
 
 
 class ConversationLocks:
@@ -55,9 +90,12 @@ class ConversationLocks:
     def __len__(self) -> int:
         return len(self._local)
 
+    def reserve(self, key: str) -> Ticket:
+        return self._local.reserve(key)
+
     @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        async with self._local.hold(key):
+    async def hold(self, key: str, ticket: Ticket | None = None) -> AsyncIterator[None]:
+        async with ticket or self._local.reserve(key):
             if not self._cross_process:
                 yield
                 return

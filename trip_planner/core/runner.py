@@ -22,7 +22,7 @@ from google.genai import types
 
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core.locks import ConversationLocks
+from trip_planner.core.locks import ConversationLocks, Ticket
 from trip_planner.core.messages import (
     APOLOGY,
     EMPTY_PROMPT,
@@ -106,14 +106,22 @@ class TripPlannerRunner:
         stored with the message so an unanswered one can be answered after a restart.
         """
         message_id = message_id or f"local:{uuid.uuid4().hex}"
-        if not await self.sessions.store.claim_inbound(
-            message_id=message_id, user_id=user_id, text=text, reply_to=reply_to
-        ):
-            seen = await self.sessions.store.get_inbound(message_id=message_id)
-            log.info("Duplicate message %s for user '%s' ignored", message_id, user_id)
-            return Reply(text=(seen.answer or "") if seen else "", status="duplicate",
-                         conversation_id=seen.conversation_id if seen else None)
-        return await self._answer(user_id, text, message_id)
+        # Take a place in the user's queue before any await, so turns run in arrival order.
+        ticket = self.locks.reserve(user_id)
+        try:
+            if not await self.sessions.store.claim_inbound(
+                message_id=message_id, user_id=user_id, text=text, reply_to=reply_to
+            ):
+                log.info("Duplicate message %s for user '%s' ignored", message_id, user_id)
+                seen = await self.sessions.store.get_inbound(message_id=message_id)
+                return Reply(
+                    text=(seen.answer or "") if seen else "",
+                    status="duplicate",
+                    conversation_id=seen.conversation_id if seen else None,
+                )
+            return await self._answer(user_id, text, message_id, ticket)
+        finally:
+            ticket.release()
 
     async def answer_pending(self, message_id: str) -> Reply | None:
         """Answer a message that was persisted but never answered (the process died mid-turn)."""
@@ -122,15 +130,16 @@ class TripPlannerRunner:
             return None
         return await self._answer(record.user_id, record.text, message_id)
 
-    async def _answer(self, user_id: str, text: str, message_id: str) -> Reply:
+    async def _answer(self, user_id: str, text: str, message_id: str, ticket: Ticket | None = None) -> Reply:
         clean = clean_text(text)
+        rejection = None
         if not clean:
-            return await self._finish(message_id, Reply(text=EMPTY_PROMPT, status="rejected"))
-        if len(clean) > self.settings.max_message_chars:
-            return await self._finish(
-                message_id, Reply(text=too_long_message(self.settings.max_message_chars), status="rejected")
-            )
-        async with self.locks.hold(user_id):
+            rejection = EMPTY_PROMPT
+        elif len(clean) > self.settings.max_message_chars:
+            rejection = too_long_message(self.settings.max_message_chars)
+        if rejection is not None:
+            return await self._finish(message_id, Reply(text=rejection, status="rejected"))
+        async with self.locks.hold(user_id, ticket):
             session = await self.sessions.get_or_create_session(user_id)
             record = await self.sessions.current_conversation(user_id)
             conversation_id = record.conversation_id if record else None

@@ -14,6 +14,7 @@ import time
 import uuid
 from typing import Any
 
+from google.adk.errors.already_exists_error import AlreadyExistsError
 from google.adk.sessions import DatabaseSessionService, Session
 from google.adk.sessions.base_session_service import GetSessionConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -117,9 +118,7 @@ class SessionManager:
             if winner is None:
                 raise RuntimeError(f"could not start a conversation for user {user_id!r}")
             return await self._load_session(winner)
-        session = await self.session_service.create_session(
-            app_name=self.app_name, user_id=user_id, session_id=session_id
-        )
+        session = await self._create_or_load(record)
         log.info("Created new session for user '%s': %s", user_id, session.id)
         log.info("Conversation ID: %s", conversation_id)
         self.tracer.conversation_started(user_id=user_id, session_id=session_id, conversation_id=conversation_id)
@@ -130,11 +129,22 @@ class SessionManager:
             app_name=self.app_name, user_id=record.user_id, session_id=record.session_id, config=self._session_config
         )
         if session is None:
-            # The slot was claimed but the process died before ADK stored the session.
-            session = await self.session_service.create_session(
+            # The slot is claimed but ADK has no session yet: its claimer is about to create it (in
+            # another process) or died before it could.
+            session = await self._create_or_load(record)
+        return session
+
+    async def _create_or_load(self, record: ConversationRecord) -> Session:
+        try:
+            return await self.session_service.create_session(
                 app_name=self.app_name, user_id=record.user_id, session_id=record.session_id
             )
-        return session
+        except AlreadyExistsError:
+            session = await self.session_service.get_session(
+                app_name=self.app_name, user_id=record.user_id, session_id=record.session_id, config=self._session_config
+            )
+            assert session is not None
+            return session
 
     # -- queries --------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ win, across processes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -37,7 +38,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 metadata = MetaData()
@@ -165,13 +166,24 @@ class ConversationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._ready = False
+        self._prepare_lock = asyncio.Lock()
 
     async def prepare(self) -> None:
         if self._ready:
             return
+        async with self._prepare_lock:
+            if self._ready:
+                return
+            try:
+                await self._create_tables()
+            except DBAPIError:
+                # Another process created them between our check and our CREATE: check again.
+                await self._create_tables()
+            self._ready = True
+
+    async def _create_tables(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
-        self._ready = True
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:

@@ -1,0 +1,263 @@
+"""TripPlannerRunner: the pipeline every adapter feeds, end to end on the offline model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+import pytest
+from google.adk.agents import LlmAgent
+from sqlalchemy import select
+
+from tests.flaky_model import FlakyModel
+from trip_planner.agents.tools import TOOLS
+from trip_planner.config import Settings
+from trip_planner.core.messages import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY, Reaction
+from trip_planner.core.runner import TripPlannerRunner, reaction_kind
+from trip_planner.core.store import inbound
+
+SEED = [
+    "I want to plan a trip to Paris in March 2025",
+    "What's the weather like in March?",
+    "What if I increase my budget to $2,000?",
+]
+
+
+async def _runner(url: str, **changes: object) -> TripPlannerRunner:
+    r = TripPlannerRunner(replace(Settings(database_url=url, turn_timeout_s=30.0), **changes))  # type: ignore[arg-type]
+    await r.start()
+    return r
+
+
+async def test_seed_conversation_keeps_context(runner: TripPlannerRunner) -> None:
+    first = await runner.ask("console:alice", SEED[0])
+    assert first.status == "answered" and "Paris" in first.text
+    second = await runner.ask("console:alice", SEED[1])
+    assert "Paris" in second.text and "March" in second.text and "°C" in second.text
+    third = await runner.ask("console:alice", SEED[2])
+    assert "Paris" in third.text and "$2,000" in third.text
+    assert third.conversation_id == first.conversation_id
+    assert (first.query_num, second.query_num, third.query_num) == (1, 2, 3)
+    assert await runner.sessions.get_query_count("console:alice") == 3
+
+
+async def test_restart_continues_the_conversation(database_url: str) -> None:
+    r1 = await _runner(database_url)
+    first = await r1.ask("console:bob", SEED[0])
+    await r1.ask("console:bob", SEED[1])
+    await r1.close()
+
+    r2 = await _runner(database_url)
+    try:
+        third = await r2.ask("console:bob", SEED[2])
+        assert "Paris" in third.text and "$2,000" in third.text
+        assert third.conversation_id == first.conversation_id
+        assert third.query_num == 3
+        assert await r2.sessions.get_query_count("console:bob") == 3
+    finally:
+        await r2.close()
+
+
+async def test_twenty_concurrent_turns_for_one_user_run_in_order(database_url: str) -> None:
+    r = await _runner(database_url)
+    try:
+        await r.ask("u", "I want to go to Lisbon")
+        replies = await asyncio.gather(*(r.ask("u", f"What about {n} days?") for n in range(1, 21)))
+        assert all(rep.status == "answered" for rep in replies), [rep.text for rep in replies if rep.status != "answered"]
+        assert [rep.query_num for rep in replies] == list(range(2, 22))
+        queries = await r.sessions.get_queries("u")
+        assert [q["query"] for q in queries[1:]] == [f"What about {n} days?" for n in range(1, 21)]
+        session = await r.sessions.get_or_create_session("u")
+        full = await r.sessions.get_session_service().get_session(
+            app_name=r.settings.app_name, user_id="u", session_id=session.id
+        )
+        assert full is not None
+        user_texts = [e.content.parts[0].text for e in full.events if e.author == "user" and e.content and e.content.parts]
+        assert user_texts == ["I want to go to Lisbon"] + [f"What about {n} days?" for n in range(1, 21)]
+        assert len(r.locks) == 0
+    finally:
+        await r.close()
+
+
+async def test_twenty_concurrent_first_messages_make_one_conversation(database_url: str) -> None:
+    r = await _runner(database_url)
+    try:
+        replies = await asyncio.gather(*(r.ask("fresh", f"Trip to Rome, {n} days") for n in range(1, 21)))
+        assert len({rep.conversation_id for rep in replies}) == 1
+        assert sorted(rep.query_num or 0 for rep in replies) == list(range(1, 21))
+    finally:
+        await r.close()
+
+
+async def test_users_never_see_each_others_turns(runner: TripPlannerRunner) -> None:
+    a, b = await asyncio.gather(
+        runner.ask("slack:T1:C1:U1", "I want to plan a trip to Tokyo"),
+        runner.ask("slack:T1:C1:U2", "I want to plan a trip to Lisbon"),
+    )
+    assert "Tokyo" in a.text and "Lisbon" not in a.text
+    assert "Lisbon" in b.text and "Tokyo" not in b.text
+    a2 = await runner.ask("slack:T1:C1:U1", "What would it cost?")
+    assert "Tokyo" in a2.text and "Lisbon" not in a2.text
+    assert a.conversation_id != b.conversation_id
+
+
+async def test_a_repeated_message_id_gets_no_second_answer_even_after_restart(database_url: str) -> None:
+    r1 = await _runner(database_url)
+    first = await r1.ask("u", SEED[0], message_id="slack:T1:C1:1700000000.000100")
+    again = await r1.ask("u", SEED[0], message_id="slack:T1:C1:1700000000.000100")
+    assert first.status == "answered"
+    assert again.duplicate and again.text == first.text
+    await r1.close()
+    r2 = await _runner(database_url)
+    try:
+        after = await r2.ask("u", SEED[0], message_id="slack:T1:C1:1700000000.000100")
+        assert after.duplicate
+        assert await r2.sessions.get_query_count("u") == 1
+    finally:
+        await r2.close()
+
+
+async def test_concurrent_deliveries_of_one_message_answer_once(runner: TripPlannerRunner) -> None:
+    replies = await asyncio.gather(*(runner.ask("u", SEED[0], message_id="discord:42") for _ in range(5)))
+    assert [rep.status for rep in replies].count("answered") == 1
+    assert [rep.status for rep in replies].count("duplicate") == 4
+    assert await runner.sessions.get_query_count("u") == 1
+
+
+async def test_inbound_is_persisted_before_the_model_runs(sqlite_url: str) -> None:
+    r = TripPlannerRunner(
+        Settings(database_url=sqlite_url, turn_timeout_s=30.0),
+        agent=LlmAgent(name="concierge", model=FlakyModel(), tools=list(TOOLS)),
+    )
+    await r.start()
+    try:
+        task = asyncio.create_task(r.ask("u", "HANG on", message_id="m-1", reply_to={"channel": "D1"}))
+        for _ in range(200):
+            record = await r.sessions.store.get_inbound(message_id="m-1")
+            if record is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert record is not None and record.status == "received" and record.reply_to == {"channel": "D1"}
+        pending = await r.sessions.store.unanswered_inbound()
+        assert [p.message_id for p in pending] == ["m-1"]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await r.close()
+
+
+async def test_model_failure_gets_an_apology_and_the_session_recovers(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = TripPlannerRunner(
+        Settings(database_url=sqlite_url, turn_timeout_s=30.0),
+        agent=LlmAgent(name="concierge", model=FlakyModel(), tools=list(TOOLS)),
+    )
+    await r.start()
+    try:
+        ok = await r.ask("u", "I want to plan a trip to Paris in March")
+        with caplog.at_level(logging.ERROR):
+            failed = await r.ask("u", "EXPLODE please", message_id="m-fail")
+        assert failed.status == "failed" and failed.text == APOLOGY
+        assert ok.conversation_id and ok.conversation_id in caplog.text
+        record = await r.sessions.store.get_inbound(message_id="m-fail")
+        assert record is not None and record.status == "failed"
+        after = await r.ask("u", "What's the weather like?")
+        assert after.status == "answered" and "Paris" in after.text and "March" in after.text
+    finally:
+        await r.close()
+
+
+async def test_turn_deadline_gets_an_apology_and_the_session_recovers(sqlite_url: str) -> None:
+    r = TripPlannerRunner(
+        Settings(database_url=sqlite_url, turn_timeout_s=0.5),
+        agent=LlmAgent(name="concierge", model=FlakyModel(), tools=list(TOOLS)),
+    )
+    await r.start()
+    try:
+        await r.ask("u", "Trip to Rome in May")
+        late = await r.ask("u", "HANG")
+        assert late.status == "failed" and late.text == TIMEOUT_APOLOGY
+        after = await r.ask("u", "How much would it cost?")
+        assert after.status == "answered" and "Rome" in after.text
+    finally:
+        await r.close()
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\x00\x07"])
+async def test_empty_input_gets_a_prompt_without_the_model(runner: TripPlannerRunner, text: str) -> None:
+    reply = await runner.ask("u", text)
+    assert reply.status == "rejected" and reply.text == EMPTY_PROMPT
+    assert await runner.sessions.current_conversation("u") is None  # no model work, no conversation
+
+
+async def test_too_long_input_is_refused_with_the_limit(sqlite_url: str) -> None:
+    r = await _runner(sqlite_url, max_message_chars=100)
+    try:
+        reply = await r.ask("u", "Paris " * 40)
+        assert reply.status == "rejected" and "100" in reply.text
+        assert await r.sessions.current_conversation("u") is None
+        ok = await r.ask("u", "Paris " * 10)
+        assert ok.status == "answered"
+    finally:
+        await r.close()
+
+
+async def test_control_characters_are_stripped(runner: TripPlannerRunner) -> None:
+    reply = await runner.ask("u", "Trip to Pa\x00ris\x1b in June")
+    assert reply.status == "answered" and "Paris" in reply.text
+    assert (await runner.sessions.get_queries("u"))[0]["query"] == "Trip to Paris in June"
+
+
+async def test_new_and_end_conversation(runner: TripPlannerRunner) -> None:
+    first = await runner.ask("u", "Trip to Rome")
+    new_conv = await runner.new_conversation("u")
+    assert new_conv != first.conversation_id
+    fresh = await runner.ask("u", "How much would it cost?")
+    assert fresh.conversation_id == new_conv and "Rome" not in fresh.text
+    assert await runner.end_conversation("u", "satisfied") is True
+    assert await runner.end_conversation("u", "satisfied") is False
+
+
+@pytest.mark.parametrize(
+    ("emoji", "kind"),
+    [("+1", "satisfied"), ("thumbsup", "satisfied"), ("+1::skin-tone-3", "satisfied"), ("👍", "satisfied"),
+     ("👍🏽", "satisfied"), ("-1", "unsatisfied"), ("👎", "unsatisfied"), ("heart", None), ("tada", None)],
+)
+def test_reaction_kinds(emoji: str, kind: str | None) -> None:
+    assert reaction_kind(emoji) == kind
+
+
+async def test_thumbs_up_on_an_answer_ends_the_conversation(runner: TripPlannerRunner) -> None:
+    reply = await runner.ask("u", "Trip to Rome")
+    assert reply.conversation_id
+    await runner.remember_answer(user_id="u", conversation_id=reply.conversation_id, message_ref="ref-1")
+    assert await runner.react(Reaction("someone-else", "ref-1", "+1")) == "ignored"
+    assert await runner.react(Reaction("u", "unknown-ref", "+1")) == "ignored"
+    assert await runner.react(Reaction("u", "ref-1", "heart")) == "ignored"
+    assert await runner.react(Reaction("u", "ref-1", "-1")) == "unsatisfied"
+    record = await runner.sessions.store.get_conversation(conversation_id=reply.conversation_id)
+    assert record is not None and record.active and record.feedback == "unsatisfied"
+    assert await runner.react(Reaction("u", "ref-1", "+1::skin-tone-2")) == "satisfied"
+    record = await runner.sessions.store.get_conversation(conversation_id=reply.conversation_id)
+    assert record is not None and (record.status, record.end_reason, record.feedback) == ("ended", "satisfied", "satisfied")
+    # An answer from an ended conversation does nothing to the next one.
+    nxt = await runner.ask("u", "Trip to Lisbon")
+    assert await runner.react(Reaction("u", "ref-1", "+1")) == "ignored"
+    assert (await runner.sessions.current_conversation("u")).conversation_id == nxt.conversation_id  # type: ignore[union-attr]
+
+
+async def test_answer_pending_recovers_a_message_left_unanswered(sqlite_url: str) -> None:
+    r = await _runner(sqlite_url)
+    try:
+        assert await r.sessions.store.claim_inbound(message_id="m-left", user_id="u", text="Trip to Rome")
+        reply = await r.answer_pending("m-left")
+        assert reply is not None and reply.status == "answered" and "Rome" in reply.text
+        assert await r.answer_pending("m-left") is None
+        async with r.sessions.engine.connect() as conn:
+            status = (await conn.execute(select(inbound.c.status).where(inbound.c.message_id == "m-left"))).scalar_one()
+        assert status == "answered"
+    finally:
+        await r.close()

@@ -1,0 +1,354 @@
+"""The Opik implementation of the `Tracer` protocol: one thread per conversation, one trace per query.
+
+What lands in Opik (project `Settings.opik_project`):
+- every user query is a trace `user_query_{n}` in the thread `thread_id = conversation_id`, with input
+  `{query, query_num}`, output `{answer}`, metadata (conversation_id, user_id, session_id, platform,
+  app) and tags `["conversation", "trip_planner", <platform>]`;
+- the model and tool calls of the turn are `llm` / `tool` spans inside that trace, recorded by opik's
+  ADK integration. With ADK 2.x that integration opens its own trace in "Default Project" with no
+  thread, so each turn is wrapped in `opik.start_as_current_trace(...)`: the integration then nests
+  its spans under our trace instead;
+- each conversation also gets one record trace `conversation` (outside the thread, so the thread
+  holds exactly the queries) that opens at start with user_id / session_id / conversation_id / app
+  and closes at the end with the reason and `total_queries` (the seed's conversation-level record);
+- feedback is the thread score `user_satisfaction` (1.0 / 0.0) plus the same score on the last query
+  trace of the conversation.
+
+Never in the way: every call into the SDK only enqueues work for its background sender (no REST call
+on the event loop), each hook swallows and logs its own failures, and `flush()` returns within its
+timeout even with the backend down (the SDK alone waits its full flush timeout, and at interpreter
+exit about 11 s more).
+
+Import this module only when Opik is configured: importing opik starts its error reporting, so the
+quiet defaults below must be in the environment first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+from trip_planner.core.tracing import TurnTrace
+
+log = logging.getLogger(__name__)
+
+# The SDK reports its errors to Comet's Sentry and usage analytics to Comet by default. A trip planner
+# sends neither unless its operator opts in; an explicit operator value always wins.
+QUIET_DEFAULTS: dict[str, str] = {
+    "OPIK_SENTRY_ENABLE": "false",
+    "OPIK_ANALYTICS_ENABLE": "false",
+    # Bounds the SDK's own atexit drain (it has no bound by default) in case flush() never ran.
+    "OPIK_DEFAULT_FLUSH_TIMEOUT": "2",
+}
+
+THREAD_SCORE = "user_satisfaction"
+RECORD_TRACE_NAME = "conversation"
+DEFAULT_FLUSH_TIMEOUT_S = 2.0
+_MAX_REMEMBERED = 10_000  # conversations whose record / last trace id we keep in memory
+
+
+def apply_quiet_defaults(env: MutableMapping[str, str] | None = None) -> None:
+    """Set Opik's privacy defaults without overriding what the operator set."""
+    target = os.environ if env is None else env
+    for name, value in QUIET_DEFAULTS.items():
+        target.setdefault(name, value)
+
+
+apply_quiet_defaults()
+
+import opik  # noqa: E402  (after the quiet defaults: opik starts Sentry at import)
+from opik import context_storage  # noqa: E402
+
+
+def platform_of(user_id: str) -> str:
+    """The chat platform encoded in the session user id (`slack:…`, `discord:…`, `console:…`)."""
+    prefix, sep, _ = user_id.partition(":")
+    return prefix if sep and prefix in {"slack", "discord", "console"} else "other"
+
+
+class _Bounded(OrderedDict[str, Any]):
+    """An insertion-ordered map that forgets its oldest entries: the tracer must not grow forever."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+_LIVE_TRACERS: weakref.WeakSet[OpikConversationTracer] = weakref.WeakSet()
+
+
+def _shutdown_all() -> None:
+    """At interpreter exit, release every client without the SDK's own (long) drain."""
+    for tracer in list(_LIVE_TRACERS):
+        tracer.shutdown(DEFAULT_FLUSH_TIMEOUT_S)
+
+
+# Registered after `import opik`, so it runs before the SDK's own atexit drain (LIFO order) and
+# leaves that drain nothing to wait for.
+atexit.register(_shutdown_all)
+
+
+class OpikConversationTracer:
+    """Records conversations in Opik; every hook is best effort and never raises."""
+
+    def __init__(self, *, project_name: str, app_name: str, client: opik.Opik | None = None) -> None:
+        self.project_name = project_name
+        self.app_name = app_name
+        self._client = client or opik.Opik(project_name=project_name, _show_misconfiguration_message=False)
+        # The ADK integration and start_as_current_trace log through the global client.
+        opik.set_global_client(self._client)
+        self._lock = threading.Lock()
+        self._records: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> opik Trace
+        self._last_trace: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> trace id
+        self._adk_tracer: Any = None
+        self._closed = False
+        self._dirty = False
+        _LIVE_TRACERS.add(self)
+        log.info("Opik tracing on: project %r at %s", project_name, self._client.config.url_override)
+
+    @property
+    def client(self) -> opik.Opik:
+        return self._client
+
+    # -- the Tracer protocol ----------------------------------------------------------------------
+
+    def instrument_agent(self, agent: Any) -> None:
+        """Attach opik's ADK callbacks to the agent tree (llm and tool spans inside each turn)."""
+        try:
+            from opik.integrations.adk import OpikTracer, track_adk_agent_recursive
+
+            self._adk_tracer = OpikTracer(
+                project_name=self.project_name,
+                tags=["trip_planner"],
+                metadata={"app": self.app_name},
+            )
+            track_adk_agent_recursive(agent, self._adk_tracer)
+        except Exception:
+            log.warning("Opik could not instrument the agent; turns are traced without spans", exc_info=True)
+
+    def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None:
+        if self._closed:
+            return
+        try:
+            platform = platform_of(user_id)
+            record = self._client.trace(
+                name=RECORD_TRACE_NAME,
+                input={
+                    "user_id": user_id,
+                    "session_id": session_id,
+                    "conversation_id": conversation_id,
+                    "app": self.app_name,
+                },
+                metadata=self._metadata(
+                    conversation_id=conversation_id, user_id=user_id, session_id=session_id, platform=platform
+                ),
+                tags=["conversation_record", "trip_planner", platform],
+                project_name=self.project_name,
+            )
+            with self._lock:
+                self._records.put(conversation_id, record)
+                self._dirty = True
+        except Exception:
+            log.warning("Opik: could not record the start of conversation %s", conversation_id, exc_info=True)
+
+    def conversation_ended(
+        self, *, user_id: str, conversation_id: str, reason: str, feedback: str | None, total_queries: int
+    ) -> None:
+        if self._closed:
+            return
+        try:
+            output = {"reason": reason, "feedback": feedback, "total_queries": total_queries}
+            with self._lock:
+                record = self._records.pop(conversation_id, None)
+                self._dirty = True
+            if record is not None:
+                record.end(output=output)
+                return
+            # Started before this process did (a restart): log the end as a record of its own.
+            platform = platform_of(user_id)
+            self._client.trace(
+                name=RECORD_TRACE_NAME,
+                input={"user_id": user_id, "conversation_id": conversation_id, "app": self.app_name},
+                output=output,
+                metadata={
+                    **self._metadata(conversation_id=conversation_id, user_id=user_id, session_id=None, platform=platform),
+                    "started_before_restart": True,
+                },
+                tags=["conversation_record", "trip_planner", platform],
+                project_name=self.project_name,
+            ).end()
+        except Exception:
+            log.warning("Opik: could not record the end of conversation %s", conversation_id, exc_info=True)
+
+    @contextmanager
+    def turn(
+        self, *, user_id: str, session_id: str, conversation_id: str, query: str, query_num: int
+    ) -> Iterator[TurnTrace]:
+        """One query's trace, current for the body so ADK's spans nest under it.
+
+        Failures of the tracing side are logged and swallowed; an exception from the body (the turn
+        itself) always propagates unchanged.
+        """
+        platform = platform_of(user_id)
+        metadata = self._metadata(
+            conversation_id=conversation_id, user_id=user_id, session_id=session_id, platform=platform
+        )
+        turn = TurnTrace(conversation_id=conversation_id, query_num=query_num, query=query, metadata=metadata)
+        manager: Any = None
+        if not self._closed:
+            try:
+                manager = opik.start_as_current_trace(
+                    f"user_query_{query_num}",
+                    input={"query": query, "query_num": query_num},
+                    metadata=metadata,
+                    tags=["conversation", "trip_planner", platform],
+                    project_name=self.project_name,
+                    thread_id=conversation_id or None,
+                )
+                turn.trace = manager.__enter__()
+            except Exception:
+                log.warning("Opik: could not open the trace of query %d in %s", query_num, conversation_id, exc_info=True)
+                manager = None
+                turn.trace = None
+        interrupted: BaseException | None = None
+        try:
+            yield turn
+        except BaseException as exc:  # cancellation included: the trace still closes
+            interrupted = exc
+            raise
+        finally:
+            if manager is not None:
+                self._close_turn(manager, turn, interrupted)
+
+    def _close_turn(self, manager: Any, turn: TurnTrace, interrupted: BaseException | None) -> None:
+        try:
+            trace_data = turn.trace
+            update: dict[str, Any] = {"output": {"answer": turn.answer}}
+            if interrupted is not None:
+                update["metadata"] = {"interrupted": type(interrupted).__name__}
+            trace_data.update(**update)
+            with self._lock:
+                if turn.conversation_id:
+                    self._last_trace.put(turn.conversation_id, trace_data.id)
+                self._dirty = True
+        except Exception:
+            log.warning("Opik: could not record the answer of query %d", turn.query_num, exc_info=True)
+        try:
+            # The body's exception is not passed in: the SDK would log it as an error in the
+            # user's script, and the runner already logs its own failures.
+            manager.__exit__(None, None, None)
+        except Exception:
+            log.warning("Opik: could not close the trace of query %d", turn.query_num, exc_info=True)
+            # Never leave our trace current for whatever this task runs next.
+            try:
+                context_storage.pop_trace_data(ensure_id=getattr(turn.trace, "id", None))
+            except Exception:
+                log.debug("Opik: trace context already clear", exc_info=True)
+
+    def feedback(self, *, conversation_id: str, value: float) -> None:
+        """`user_satisfaction` on the thread and on the conversation's last query trace."""
+        if self._closed:
+            return
+        try:
+            self._client.log_threads_feedback_scores(
+                [{"id": conversation_id, "name": THREAD_SCORE, "value": value}], project_name=self.project_name
+            )
+            with self._lock:
+                last = self._last_trace.get(conversation_id)
+                self._dirty = True
+            if last is not None:
+                self._client.log_traces_feedback_scores(
+                    [{"id": last, "name": THREAD_SCORE, "value": value}], project_name=self.project_name
+                )
+        except Exception:
+            log.warning("Opik: could not record feedback for conversation %s", conversation_id, exc_info=True)
+
+    def get_conversation_trace(self, conversation_id: str) -> Any:
+        """The seed's meaning: the conversation's own Opik trace (here its record trace), or None."""
+        with self._lock:
+            return self._records.get(conversation_id)
+
+    def create_query_span(self, conversation_id: str, query: str, query_num: int) -> Any:
+        """The seed's meaning: a span `query_{n}` on the conversation trace; the caller ends it."""
+        record = self.get_conversation_trace(conversation_id)
+        if record is None or self._closed:
+            return None
+        try:
+            with self._lock:
+                self._dirty = True
+            return record.span(
+                name=f"query_{query_num}", type="general", input={"query": query, "query_num": query_num}
+            )
+        except Exception:
+            log.warning("Opik: could not create the span of query %d", query_num, exc_info=True)
+            return None
+
+    def flush(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
+        """Wait at most `timeout_s` for queued data to reach Opik, then return regardless.
+
+        The SDK's flush runs in a daemon thread because its own bound is not strict (it waits once
+        per stage) and a backend that is down makes it wait the whole time.
+        """
+        if self._closed:
+            return
+        with self._lock:
+            self._dirty = False  # one bounded attempt per batch of writes: exit does not wait again
+
+        def drain() -> None:
+            try:
+                if not self._client.flush(timeout=timeout_s):  # type: ignore[arg-type]  # float works
+                    log.warning("Opik: not everything was sent within %.1fs; the rest may be lost", timeout_s)
+            except Exception:
+                log.warning("Opik: flush failed", exc_info=True)
+
+        worker = threading.Thread(target=drain, name="opik-flush", daemon=True)
+        worker.start()
+        worker.join(max(0.0, timeout_s))
+        if worker.is_alive():
+            log.warning("Opik: flush still running after %.1fs; not waiting longer", timeout_s)
+
+    # -- lifecycle beyond the protocol -----------------------------------------------------------
+
+    def shutdown(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
+        """Flush if something is unsent, then release the SDK's sender without its own drain."""
+        if self._closed:
+            return
+        try:
+            if self._dirty:
+                self.flush(timeout_s)
+            self._closed = True
+            self._client.end(flush=False)
+        except Exception:
+            log.debug("Opik: shutdown failed", exc_info=True)
+        finally:
+            self._closed = True
+            _LIVE_TRACERS.discard(self)
+            try:
+                if opik.api_objects.opik_client.get_current_client_raw() is self._client:
+                    opik.api_objects.opik_client.reset_global_client(end_client=False)
+            except Exception:
+                log.debug("Opik: could not clear the global client", exc_info=True)
+
+    def _metadata(
+        self, *, conversation_id: str, user_id: str, session_id: str | None, platform: str
+    ) -> dict[str, Any]:
+        return {
+            "conversation_id": conversation_id,
+            "user_id": user_id,
+            "session_id": session_id,
+            "platform": platform,
+            "app": self.app_name,
+        }
