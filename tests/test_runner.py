@@ -139,7 +139,7 @@ async def test_inbound_is_persisted_before_the_model_runs(sqlite_url: str) -> No
                 break
             await asyncio.sleep(0.01)
         assert record is not None and record.status == "received" and record.reply_to == {"channel": "D1"}
-        pending = await r.sessions.store.unanswered_inbound()
+        pending = await r.unanswered_messages()
         assert [p.message_id for p in pending] == ["m-1"]
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -261,3 +261,24 @@ async def test_answer_pending_recovers_a_message_left_unanswered(sqlite_url: str
         assert status == "answered"
     finally:
         await r.close()
+
+
+async def test_dedupe_records_are_kept_past_the_retry_window_then_pruned(runner: TripPlannerRunner) -> None:
+    from sqlalchemy import update
+
+    from trip_planner.core.runner import INBOUND_RETENTION_S
+
+    await runner.ask("u", "Trip to Rome", message_id="old")
+    await runner.ask("u", "Trip to Rome", message_id="recent")
+    assert await runner.sessions.store.claim_inbound(message_id="unanswered-old", user_id="u", text="x")
+    async with runner.sessions.engine.begin() as conn:
+        await conn.execute(
+            update(inbound)
+            .where(inbound.c.message_id.in_(["old", "unanswered-old"]))
+            .values(received_at=inbound.c.received_at - INBOUND_RETENTION_S - 60)
+        )
+    await runner._prune_inbound()
+    assert await runner.sessions.store.get_inbound(message_id="old") is None
+    assert await runner.sessions.store.get_inbound(message_id="recent") is not None
+    # An unanswered message is never pruned: it still needs its answer.
+    assert await runner.sessions.store.get_inbound(message_id="unanswered-old") is not None

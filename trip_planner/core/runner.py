@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -34,10 +35,15 @@ from trip_planner.core.messages import (
     too_long_message,
 )
 from trip_planner.core.session_manager import SessionManager
+from trip_planner.core.store import InboundRecord
 from trip_planner.core.tracing import Tracer, build_tracer
 from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
+
+# Dedupe must outlive the platforms' retry windows (Slack retries for about 5 minutes); a week also
+# leaves the inbound log long enough to investigate a complaint.
+INBOUND_RETENTION_S = 7 * 86400
 
 THUMBS_UP = {"+1", "thumbsup", "👍"}
 THUMBS_DOWN = {"-1", "thumbsdown", "👎"}
@@ -83,12 +89,26 @@ class TripPlannerRunner:
             plugins=[ContextFilterPlugin(num_invocations_to_keep=settings.model_context_invocations)],
         )
         self.adk_runner = Runner(app=app, session_service=self.sessions.get_session_service())
+        self._pruned_at = time.monotonic()
         self._run_config = RunConfig(
             max_llm_calls=25, get_session_config=GetSessionConfig(num_recent_events=settings.recent_events)
         )
 
     async def start(self) -> None:
         await self.sessions.start()
+        await self._prune_inbound()
+
+    async def _prune_inbound(self) -> None:
+        """Forget answered messages past the retention; cheap, so done at start and hourly."""
+        self._pruned_at = time.monotonic()
+        removed = await self.sessions.store.prune_inbound(older_than_s=INBOUND_RETENTION_S)
+        if removed:
+            log.info("Pruned %d answered messages older than %d days", removed, INBOUND_RETENTION_S // 86400)
+
+    async def unanswered_messages(self, *, older_than_s: float = 0.0) -> list[InboundRecord]:
+        """Messages persisted but never answered (the process died mid-turn); adapters may re-answer
+        them with `answer_pending` using the `reply_to` they stored."""
+        return await self.sessions.store.unanswered_inbound(older_than_s=older_than_s)
 
     async def close(self) -> None:
         await self.adk_runner.close()
@@ -106,6 +126,8 @@ class TripPlannerRunner:
         stored with the message so an unanswered one can be answered after a restart.
         """
         message_id = message_id or f"local:{uuid.uuid4().hex}"
+        if time.monotonic() - self._pruned_at > 3600:
+            await self._prune_inbound()
         # Take a place in the user's queue before any await, so turns run in arrival order.
         ticket = self.locks.reserve(user_id)
         try:
