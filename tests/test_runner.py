@@ -10,6 +10,7 @@ import pytest
 from google.adk.agents import LlmAgent
 from sqlalchemy import select
 
+from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.flaky_model import FlakyModel
 from trip_planner.agents.tools import TOOLS
 from trip_planner.config import Settings
@@ -282,3 +283,33 @@ async def test_dedupe_records_are_kept_past_the_retry_window_then_pruned(runner:
     assert await runner.sessions.store.get_inbound(message_id="recent") is not None
     # An unanswered message is never pruned: it still needs its answer.
     assert await runner.sessions.store.get_inbound(message_id="unanswered-old") is not None
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (.ci/run sets it)")
+async def test_two_workers_on_one_postgres_take_turns() -> None:
+    """Two runners (as two worker processes would) answering one user concurrently: every turn lands,
+    none hits ADK's StaleSessionError, and the history holds each message once.
+
+    PostgreSQL only: scaling out is what it is for; SQLite serves one process per platform."""
+    assert POSTGRES_URL
+    await reset_postgres(POSTGRES_URL)
+    w1, w2 = await _runner(POSTGRES_URL), await _runner(POSTGRES_URL)
+    try:
+        await w1.ask("shared", "I want to go to Lisbon")
+        replies = await asyncio.gather(
+            *((w1 if n % 2 else w2).ask("shared", f"Make it {n} days") for n in range(1, 11))
+        )
+        assert all(rep.status == "answered" for rep in replies), [rep.text for rep in replies]
+        assert sorted(rep.query_num or 0 for rep in replies) == list(range(2, 12))
+        session = await w1.sessions.get_or_create_session("shared")
+        full = await w1.sessions.get_session_service().get_session(
+            app_name=w1.settings.app_name, user_id="shared", session_id=session.id
+        )
+        assert full is not None
+        user_texts = sorted(
+            e.content.parts[0].text for e in full.events if e.author == "user" and e.content and e.content.parts
+        )
+        assert user_texts == sorted(["I want to go to Lisbon"] + [f"Make it {n} days" for n in range(1, 11)])
+    finally:
+        await w1.close()
+        await w2.close()
