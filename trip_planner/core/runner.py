@@ -88,7 +88,9 @@ class TripPlannerRunner:
             root_agent=root,
             plugins=[ContextFilterPlugin(num_invocations_to_keep=settings.model_context_invocations)],
         )
-        self.adk_runner = Runner(app=app, session_service=self.sessions.get_session_service())
+        # auto_create_session: a conversation claimed by a process that died before ADK stored its
+        # session still runs; the registry, not ADK, decides which session is current.
+        self.adk_runner = Runner(app=app, session_service=self.sessions.get_session_service(), auto_create_session=True)
         self._pruned_at = time.monotonic()
         self._run_config = RunConfig(
             max_llm_calls=25, get_session_config=GetSessionConfig(num_recent_events=settings.recent_events)
@@ -111,6 +113,7 @@ class TripPlannerRunner:
         return await self.sessions.store.unanswered_inbound(older_than_s=older_than_s)
 
     async def close(self) -> None:
+        self.tracer.flush(2.0)
         await self.adk_runner.close()
         await self.sessions.close()
 
@@ -162,21 +165,19 @@ class TripPlannerRunner:
         if rejection is not None:
             return await self._finish(message_id, Reply(text=rejection, status="rejected"))
         async with self.locks.hold(user_id, ticket):
-            session = await self.sessions.get_or_create_session(user_id)
-            record = await self.sessions.current_conversation(user_id)
-            conversation_id = record.conversation_id if record else None
-            query_num = (record.query_count if record else 0) + 1
+            record = await self.sessions.conversation_for_turn(user_id)
+            conversation_id = record.conversation_id
             status = "answered"
             with self.tracer.turn(
                 user_id=user_id,
-                session_id=session.id,
-                conversation_id=conversation_id or "",
+                session_id=record.session_id,
+                conversation_id=conversation_id,
                 query=clean,
-                query_num=query_num,
+                query_num=record.query_count + 1,
             ) as turn:
                 try:
                     async with asyncio.timeout(self.settings.turn_timeout_s):
-                        answer = await self._run(user_id, session.id, clean)
+                        answer = await self._run(user_id, record.session_id, clean)
                 except TimeoutError:
                     log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
                     answer, status = TIMEOUT_APOLOGY, "failed"
@@ -184,13 +185,10 @@ class TripPlannerRunner:
                     log.exception("Turn failed in conversation %s", conversation_id)
                     answer, status = APOLOGY, "failed"
                 turn.answer = answer
-            if conversation_id is not None:
-                query_num = await self.sessions.add_query_to_conversation(
-                    user_id, clean, answer, conversation_id=conversation_id
-                )
-        return await self._finish(
-            message_id, Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
-        )
+            query_num = await self.sessions.store.finish_turn(
+                message_id=message_id, status=status, query=clean, answer=answer, conversation_id=conversation_id
+            )
+        return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
 
     async def _run(self, user_id: str, session_id: str, text: str) -> str:
         message = types.Content(role="user", parts=[types.Part(text=text)])

@@ -69,12 +69,18 @@ class SessionManager:
     # -- sessions -------------------------------------------------------------------------------
 
     async def get_or_create_session(self, user_id: str) -> Session:
-        async with self._registry_locks.hold(user_id):
-            record = await self._current(user_id)
-            if record is None:
-                return await self._start_conversation(user_id)
-            log.info("Using existing session for user '%s': %s", user_id, record.session_id)
-            return await self._load_session(record)
+        _record, session = await self._conversation(user_id, load=True)
+        assert session is not None
+        return session
+
+    async def conversation_for_turn(self, user_id: str) -> ConversationRecord:
+        """The conversation a turn runs in, started if needed.
+
+        Unlike get_or_create_session it does not read the session's events: the ADK runner reads
+        them itself, and reading them twice per turn is the largest avoidable cost of a turn.
+        """
+        record, _session = await self._conversation(user_id, load=False)
+        return record
 
     async def create_new_session(self, user_id: str) -> Session:
         """Start over: the previous conversation ends with reason `new_session`."""
@@ -82,7 +88,16 @@ class SessionManager:
             record = await self.store.active_conversation(user_id=user_id)
             if record is not None:
                 await self._end(record, reason="new_session", feedback=None)
-            return await self._start_conversation(user_id)
+            _record, session = await self._start_conversation(user_id)
+            return session
+
+    async def _conversation(self, user_id: str, *, load: bool) -> tuple[ConversationRecord, Session | None]:
+        async with self._registry_locks.hold(user_id):
+            record = await self._current(user_id)
+            if record is None:
+                return await self._start_conversation(user_id)
+            log.info("Using existing session for user '%s': %s", user_id, record.session_id)
+            return record, (await self._load_session(record) if load else None)
 
     async def current_conversation(self, user_id: str) -> ConversationRecord | None:
         """The active, unexpired conversation of `user_id`, without creating one."""
@@ -106,7 +121,7 @@ class SessionManager:
             return None
         return record
 
-    async def _start_conversation(self, user_id: str) -> Session:
+    async def _start_conversation(self, user_id: str) -> tuple[ConversationRecord, Session]:
         conversation_id = new_conversation_id()
         session_id = uuid.uuid4().hex
         record = await self.store.insert_active_conversation(
@@ -117,12 +132,12 @@ class SessionManager:
             winner = await self.store.active_conversation(user_id=user_id)
             if winner is None:
                 raise RuntimeError(f"could not start a conversation for user {user_id!r}")
-            return await self._load_session(winner)
+            return winner, await self._load_session(winner)
         session = await self._create_or_load(record)
         log.info("Created new session for user '%s': %s", user_id, session.id)
         log.info("Conversation ID: %s", conversation_id)
         self.tracer.conversation_started(user_id=user_id, session_id=session_id, conversation_id=conversation_id)
-        return session
+        return record, session
 
     async def _load_session(self, record: ConversationRecord) -> Session:
         session = await self.session_service.get_session(

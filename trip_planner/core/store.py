@@ -256,29 +256,47 @@ class ConversationStore:
 
     async def add_query(self, *, conversation_id: str, query: str, response: str) -> int:
         """Append one query/answer pair and return its number (1-based), atomically."""
-        now = time.time()
         async with self._tx() as conn:
-            # The UPDATE takes the row's write lock first, so concurrent adds number without gaps.
+            return await self._add_query(conn, conversation_id=conversation_id, query=query, response=response)
+
+    @staticmethod
+    async def _add_query(conn: AsyncConnection, *, conversation_id: str, query: str, response: str) -> int:
+        now = time.time()
+        # The UPDATE takes the row's write lock first, so concurrent adds number without gaps.
+        await conn.execute(
+            update(conversations)
+            .where(conversations.c.conversation_id == conversation_id)
+            .values(query_count=conversations.c.query_count + 1, updated_at=now)
+        )
+        query_num = (
             await conn.execute(
-                update(conversations)
-                .where(conversations.c.conversation_id == conversation_id)
-                .values(query_count=conversations.c.query_count + 1, updated_at=now)
+                select(conversations.c.query_count).where(conversations.c.conversation_id == conversation_id)
             )
-            query_num = (
-                await conn.execute(
-                    select(conversations.c.query_count).where(conversations.c.conversation_id == conversation_id)
-                )
-            ).scalar_one()
-            await conn.execute(
-                insert(queries).values(
-                    conversation_id=conversation_id,
-                    query_num=query_num,
-                    query=query[:200],
-                    response=response[:500],
-                    created_at=now,
-                )
+        ).scalar_one()
+        await conn.execute(
+            insert(queries).values(
+                conversation_id=conversation_id,
+                query_num=query_num,
+                query=query[:200],
+                response=(response or "No response")[:500],
+                created_at=now,
             )
+        )
         return int(query_num)
+
+    async def finish_turn(
+        self, *, message_id: str, status: str, query: str, answer: str, conversation_id: str
+    ) -> int:
+        """Record the query in its conversation and mark the inbound message answered, together:
+        a crash between the two would either lose the record or answer the message twice."""
+        async with self._tx() as conn:
+            query_num = await self._add_query(conn, conversation_id=conversation_id, query=query, response=answer)
+            await conn.execute(
+                update(inbound)
+                .where(inbound.c.message_id == message_id)
+                .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time())
+            )
+        return query_num
 
     async def list_queries(self, *, conversation_id: str) -> list[QueryRecord]:
         async with self._tx() as conn:
