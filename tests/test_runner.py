@@ -313,3 +313,17 @@ async def test_two_workers_on_one_postgres_take_turns() -> None:
     finally:
         await w1.close()
         await w2.close()
+
+
+async def test_two_processes_on_one_sqlite_file_do_not_fail(sqlite_url: str) -> None:
+    """The Procfile runs Slack and Discord as two processes on one SQLite file by default."""
+    w1, w2 = await _runner(sqlite_url), await _runner(sqlite_url)
+    try:
+        replies = await asyncio.gather(
+            *(w.ask(f"{name}:{u}", text) for u in range(8) for (name, w) in (("slack", w1), ("discord", w2))
+              for text in ("Trip to Rome in May", "What would it cost?"))
+        )
+        assert all(rep.status == "answered" for rep in replies), {rep.text for rep in replies if rep.status != "answered"}
+    finally:
+        await w1.close()
+        await w2.close()
