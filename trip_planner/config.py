@@ -118,7 +118,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         raise ConfigError(
             f"TRIP_PLANNER_MODEL={model!r} needs GOOGLE_API_KEY; set the key or use TRIP_PLANNER_MODEL=offline."
         )
-    if model != DEFAULT_MODEL and not (model.startswith("gemini") or model.startswith("litellm/")):
+    if model != DEFAULT_MODEL and not model.startswith(("gemini", "litellm/")):
         raise ConfigError(
             f"TRIP_PLANNER_MODEL={model!r} is not known; use 'offline', a Gemini model name such as "
             f"{DEFAULT_GEMINI_MODEL}, or litellm/<provider>/<model>."

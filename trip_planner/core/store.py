@@ -32,7 +32,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
-    func,
     insert,
     select,
     text,
@@ -191,6 +190,16 @@ class ConversationStore:
         async with self.engine.begin() as conn:
             yield conn
 
+    async def _insert_once(self, table: Table, **values: Any) -> bool:
+        """Insert a row keyed by a unique constraint; False when the key is taken (the first writer
+        wins, in this process or any other)."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(insert(table).values(**values))
+        except IntegrityError:
+            return False
+        return True
+
     # -- conversations -------------------------------------------------------------------------
 
     async def active_conversation(self, *, user_id: str) -> ConversationRecord | None:
@@ -214,22 +223,17 @@ class ConversationStore:
     ) -> ConversationRecord | None:
         """Claim the user's active slot; None when another task or process already holds it."""
         now = time.time()
-        try:
-            async with self._tx() as conn:
-                await conn.execute(
-                    insert(conversations).values(
-                        conversation_id=conversation_id,
-                        user_id=user_id,
-                        session_id=session_id,
-                        status="active",
-                        query_count=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except IntegrityError:
-            return None
-        return await self.get_conversation(conversation_id=conversation_id)
+        claimed = await self._insert_once(
+            conversations,
+            conversation_id=conversation_id,
+            user_id=user_id,
+            session_id=session_id,
+            status="active",
+            query_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+        return await self.get_conversation(conversation_id=conversation_id) if claimed else None
 
     async def end_conversation(
         self, *, conversation_id: str, reason: str, feedback: str | None
@@ -291,11 +295,7 @@ class ConversationStore:
         a crash between the two would either lose the record or answer the message twice."""
         async with self._tx() as conn:
             query_num = await self._add_query(conn, conversation_id=conversation_id, query=query, response=answer)
-            await conn.execute(
-                update(inbound)
-                .where(inbound.c.message_id == message_id)
-                .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time())
-            )
+            await self._finish_inbound(conn, message_id, status, answer, conversation_id)
         return query_num
 
     async def list_queries(self, *, conversation_id: str) -> list[QueryRecord]:
@@ -307,35 +307,21 @@ class ConversationStore:
             ).all()
         return [QueryRecord(r.query_num, r.query, r.response, r.created_at) for r in rows]
 
-    async def touch(self, *, conversation_id: str) -> None:
-        async with self._tx() as conn:
-            await conn.execute(
-                update(conversations)
-                .where(conversations.c.conversation_id == conversation_id)
-                .values(updated_at=time.time())
-            )
-
     # -- inbound messages ----------------------------------------------------------------------
 
     async def claim_inbound(
         self, *, message_id: str, user_id: str, text: str, reply_to: dict[str, Any] | None = None
     ) -> bool:
         """Persist a new inbound message; False when this message id was already seen."""
-        try:
-            async with self._tx() as conn:
-                await conn.execute(
-                    insert(inbound).values(
-                        message_id=message_id,
-                        user_id=user_id,
-                        text=text,
-                        status="received",
-                        reply_to=json.dumps(reply_to) if reply_to is not None else None,
-                        received_at=time.time(),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        return await self._insert_once(
+            inbound,
+            message_id=message_id,
+            user_id=user_id,
+            text=text,
+            status="received",
+            reply_to=json.dumps(reply_to) if reply_to is not None else None,
+            received_at=time.time(),
+        )
 
     async def get_inbound(self, *, message_id: str) -> InboundRecord | None:
         async with self._tx() as conn:
@@ -346,11 +332,17 @@ class ConversationStore:
         self, *, message_id: str, status: str, answer: str, conversation_id: str | None
     ) -> None:
         async with self._tx() as conn:
-            await conn.execute(
-                update(inbound)
-                .where(inbound.c.message_id == message_id)
-                .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time())
-            )
+            await self._finish_inbound(conn, message_id, status, answer, conversation_id)
+
+    @staticmethod
+    async def _finish_inbound(
+        conn: AsyncConnection, message_id: str, status: str, answer: str, conversation_id: str | None
+    ) -> None:
+        await conn.execute(
+            update(inbound)
+            .where(inbound.c.message_id == message_id)
+            .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time())
+        )
 
     async def unanswered_inbound(self, *, older_than_s: float = 0.0, limit: int = 100) -> list[InboundRecord]:
         """Messages persisted but never answered (the process died mid-turn), oldest first."""
@@ -378,18 +370,14 @@ class ConversationStore:
     # -- which platform messages carry which conversation's answers ------------------------------
 
     async def remember_message(self, *, message_ref: str, conversation_id: str, user_id: str) -> None:
-        try:
-            async with self._tx() as conn:
-                await conn.execute(
-                    insert(message_refs).values(
-                        message_ref=message_ref,
-                        conversation_id=conversation_id,
-                        user_id=user_id,
-                        created_at=time.time(),
-                    )
-                )
-        except IntegrityError:
-            pass  # already remembered: remembering is idempotent
+        """Idempotent: remembering the same message twice keeps the first record."""
+        await self._insert_once(
+            message_refs,
+            message_ref=message_ref,
+            conversation_id=conversation_id,
+            user_id=user_id,
+            created_at=time.time(),
+        )
 
     async def conversation_for_message(self, *, message_ref: str) -> str | None:
         async with self._tx() as conn:
@@ -398,7 +386,3 @@ class ConversationStore:
                     select(message_refs.c.conversation_id).where(message_refs.c.message_ref == message_ref)
                 )
             ).scalar_one_or_none()
-
-    async def count_sessions_rows(self) -> int:
-        async with self._tx() as conn:
-            return int((await conn.execute(select(func.count()).select_from(conversations))).scalar_one())
