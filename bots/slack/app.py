@@ -1,0 +1,434 @@
+"""The Slack adapter: Bolt events in, `TripPlannerRunner` calls, Web API posts out.
+
+It translates and nothing more. Every rule about conversations (dedupe, locking, what a 👍 means)
+lives in the core; this file decides only which Slack events are a user's new message, where the
+answer goes (the DM, or the mention's thread), and how it is shown (a placeholder updated in place,
+converted and split by `formatting`).
+
+Bolt acks an event before running its listener and keeps no reference to the task it starts, so the
+work is handed to tasks this class tracks itself: on SIGTERM `stop()` can let answers in flight
+finish (bounded) instead of dropping them mid-post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack.config import EVENTS_PATH, SlackConfig
+from bots.slack.formatting import render
+from bots.slack.identity import message_key, session_user_id, team_of, thread_key
+from trip_planner.config import ConfigError
+from trip_planner.core.messages import APOLOGY, Reaction
+from trip_planner.core.runner import (
+    SATISFIED_REPLY,
+    UNSATISFIED_REPLY,
+    TripPlannerRunner,
+)
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "_Planning your trip…_"
+FILES_NOTE = "I can only read text for now. Please type your question as a message."
+NEW_TRIP_REPLY = "Started a new trip. Where would you like to go?"
+ENDED_REPLY = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
+NOTHING_TO_END = "There is no open trip to end. Send me a message to start one."
+COMMAND_HELP = "Use `/trip new` to start a new trip or `/trip end` to finish the current one."
+RESTART_WORDS = {"new trip", "start over"}
+SEEN_TTL_S = 15 * 60.0  # longer than Slack's ~5 minutes of retries
+DEFAULT_DRAIN_TIMEOUT_S = 25.0  # Heroku-style platforms kill 30 s after SIGTERM
+
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_PUNCT = re.compile(r"[^\w\s]")
+_ALLOWED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def build_client(config: SlackConfig) -> AsyncWebClient:
+    """One Web API client with retries: 429 honouring Retry-After, transient 5xx, dropped connections.
+
+    Bolt copies base_url and these handlers into every per-request client, so `say`/`client` in
+    listeners retry too. Answers go out through `chat.update` of the placeholder, which is idempotent,
+    so a retried call cannot post an answer twice.
+    """
+    return AsyncWebClient(
+        token=config.bot_token,
+        base_url=config.api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=4),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class _SeenMessages:
+    """In-process memory of message keys already taken, for the message/app_mention double.
+
+    Both arrive within milliseconds; the first must win before either posts a placeholder. This is
+    only the fast path: the durable dedupe across restarts and workers is the core's `ask`.
+    """
+
+    def __init__(self, ttl_s: float = SEEN_TTL_S, max_items: int = 50_000) -> None:
+        self._ttl_s = ttl_s
+        self._max_items = max_items
+        self._items: OrderedDict[str, float] = OrderedDict()
+
+    def claim(self, key: str) -> bool:
+        now = time.monotonic()
+        while self._items and (len(self._items) > self._max_items or next(iter(self._items.values())) < now - self._ttl_s):
+            self._items.popitem(last=False)
+        if key in self._items:
+            return False
+        self._items[key] = now
+        return True
+
+
+class SlackBot:
+    """The Bolt app, its listeners and its background work, for one `TripPlannerRunner`."""
+
+    def __init__(
+        self,
+        runner: TripPlannerRunner,
+        config: SlackConfig,
+        *,
+        drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S,
+    ) -> None:
+        self.runner = runner
+        self.config = config
+        self.drain_timeout_s = drain_timeout_s
+        self.client = build_client(config)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=config.signing_secret or "",
+            # Socket Mode traffic is authenticated by the app token; there is nothing to sign.
+            request_verification_enabled=not config.socket_mode,
+            process_before_response=False,
+            logger=logging.getLogger("bots.slack.bolt"),
+        )
+        self.bot_user_id: str | None = None
+        self.http_port: int | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._seen = _SeenMessages()
+        self._accepting = True
+        self._answer_threads: OrderedDict[str, str | None] = OrderedDict()  # answer ts -> its thread_ts
+        self._web_runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._register()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def verify(self) -> None:
+        """Check the bot token with auth.test, so a revoked token fails start-up, not the first event."""
+        try:
+            result = await self.client.auth_test()
+        except SlackApiError as err:
+            error = err.response.get("error") if err.response is not None else "unknown"
+            raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({error}); copy the bot token again.") from None
+        self.bot_user_id = result.get("user_id")
+        log.info("Slack bot %s (%s) in team %s", result.get("user"), self.bot_user_id, result.get("team_id"))
+
+    async def start(self) -> None:
+        """Verify the token, then take events: Socket Mode with an app token, else HTTP."""
+        await self.verify()
+        if self.config.socket_mode:
+            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
+            await self._socket.connect_async()
+            log.info("Slack Socket Mode connected")
+            return
+        self._web_runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
+        await self._web_runner.setup()
+        self._site = web.TCPSite(self._web_runner, self.config.host, self.config.port)
+        await self._site.start()
+        server = self._site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.http_port = sockets[0].getsockname()[1] if sockets else self.config.port
+        log.info("Slack Events API listening on %s:%s%s", self.config.host, self.http_port, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        """Stop taking events, let answers in flight finish (bounded), then close the connections."""
+        self._accepting = False
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._site is not None:
+            await self._site.stop()
+        await self.drain(self.drain_timeout_s)
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait for the tracked work; what is still running after `timeout_s` is cancelled."""
+        pending = {t for t in self._tasks if not t.done()}
+        if not pending:
+            return
+        log.info("Waiting up to %.0fs for %d answer(s) in flight", timeout_s, len(pending))
+        _done, still = await asyncio.wait(pending, timeout=timeout_s)
+        for task in still:
+            task.cancel()
+        if still:
+            log.warning("Cancelled %d answer(s) still running at shutdown", len(still))
+            await asyncio.gather(*still, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for t in self._tasks if not t.done())
+
+    def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Slack task %s failed", task.get_name(), exc_info=task.exception())
+
+    # -- listeners ------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_app_mention)
+        app.event("reaction_added")(self._on_reaction_added)
+        app.command("/trip")(self._on_trip_command)
+        # Everything else is acknowledged too: Bolt answers an unmatched request with 404 (and never
+        # acks it in Socket Mode), and Slack then retries it for minutes.
+        everything = re.compile(".*")
+        app.event(everything)(self._ignore_event)
+        for register in (app.command, app.action, app.shortcut, app.view, app.options):
+            register(everything)(self._ack_only)
+
+    async def _ignore_event(self, body: dict[str, Any]) -> None:
+        log.debug("Ignoring Slack event %s", (body.get("event") or {}).get("type"))
+
+    async def _ack_only(self, ack: AsyncAck) -> None:
+        await ack()
+
+    def _is_from_a_bot(self, event: dict[str, Any], context: dict[str, Any]) -> bool:
+        bot_user = context.get("bot_user_id") or self.bot_user_id
+        return bool(event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message") or (
+            bot_user is not None and event.get("user") == bot_user
+        )
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        """DMs, and follow-ups in a channel thread where the bot already answered this user."""
+        if not self._accepting or self._is_from_a_bot(event, context):
+            return
+        subtype = event.get("subtype")
+        if subtype not in _ALLOWED_SUBTYPES or not event.get("user") or not event.get("ts"):
+            return  # edits, deletions, joins, topic changes…: not a user's new message
+        team, channel, user, ts = team_of(context, body), event["channel"], event["user"], event["ts"]
+        thread_ts: str | None = event.get("thread_ts")
+        if event.get("channel_type") != "im" and (
+            not thread_ts or not await self._bot_answered_in_thread(team, channel, thread_ts, user)
+        ):
+            return  # a channel message that is not for us (mentions come as app_mention)
+        key = message_key(team, channel, ts)
+        if not self._seen.claim(key):
+            return
+        if subtype == "file_share":
+            self._spawn(self._post_safely(channel, thread_ts, FILES_NOTE), f"slack-files-{key}")
+            return
+        text = _MENTION.sub("", event.get("text") or "").strip()
+        if event.get("channel_type") == "im" and _PUNCT.sub("", text).strip().lower() in RESTART_WORDS:
+            self._spawn(self._restart(team, channel, user, thread_ts), f"slack-new-{key}")
+            return
+        self._spawn(self._answer(team, channel, user, ts, thread_ts, text), f"slack-answer-{key}")
+
+    async def _on_app_mention(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        """A mention in a channel: answer in the mention's thread (or start one under it)."""
+        if not self._accepting or self._is_from_a_bot(event, context):
+            return
+        if event.get("subtype") not in _ALLOWED_SUBTYPES or not event.get("user") or not event.get("ts"):
+            return
+        team, channel, user, ts = team_of(context, body), event["channel"], event["user"], event["ts"]
+        thread_ts = event.get("thread_ts") or ts
+        key = message_key(team, channel, ts)
+        if not self._seen.claim(key):
+            return
+        if event.get("subtype") == "file_share" or (event.get("files") and not _MENTION.sub("", event.get("text") or "").strip()):
+            self._spawn(self._post_safely(channel, thread_ts, FILES_NOTE), f"slack-files-{key}")
+            return
+        text = _MENTION.sub("", event.get("text") or "").strip()
+        self._spawn(self._answer(team, channel, user, ts, thread_ts, text), f"slack-answer-{key}")
+
+    async def _on_reaction_added(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if not self._accepting or item.get("type") != "message" or not event.get("user"):
+            return
+        bot_user = context.get("bot_user_id") or self.bot_user_id
+        if event["user"] == bot_user or (event.get("item_user") and event.get("item_user") != bot_user):
+            return  # only a person's reaction on one of the bot's own messages can mean anything
+        team = team_of(context, body)
+        self._spawn(
+            self._react(team, item["channel"], event["user"], item["ts"], event.get("reaction") or ""),
+            f"slack-reaction-{item['channel']}-{item['ts']}",
+        )
+
+    async def _on_trip_command(self, ack: AsyncAck, command: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        """`/trip new` and `/trip end`, answered privately in the command's response."""
+        word = (command.get("text") or "").strip().lower()
+        if word not in ("new", "end"):
+            await ack(text=COMMAND_HELP)
+            return
+        user_id = session_user_id(team_of(context, body), command["channel_id"], command["user_id"])
+        try:
+            if word == "new":
+                await self.runner.new_conversation(user_id)
+                await ack(text=NEW_TRIP_REPLY)
+            else:
+                ended = await self.runner.end_conversation(user_id, "satisfied")
+                await ack(text=ENDED_REPLY if ended else NOTHING_TO_END)
+        except Exception:
+            log.exception("/trip %s failed", word)
+            await ack(text="Sorry, that did not work. Please try again in a moment.")
+
+    # -- the work -------------------------------------------------------------------------------
+
+    async def _bot_answered_in_thread(self, team: str, channel: str, thread_ts: str, user: str) -> bool:
+        # WORKAROUND: the runner has no public "which conversation is this ref in" lookup, so this reads
+        # the core's store directly (the marker itself is written through `remember_answer`).
+        store = self.runner.sessions.store
+        return await store.conversation_for_message(message_ref=thread_key(team, channel, thread_ts, user)) is not None
+
+    async def _already_taken(self, key: str) -> bool:
+        """Did any process already claim this message? Peeked before posting a placeholder, so a Slack
+        retry after a restart shows nothing at all. (WORKAROUND: reads the core's store; the atomic
+        claim is still the core's `ask`.)"""
+        return await self.runner.sessions.store.get_inbound(message_id=key) is not None
+
+    async def _answer(self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str) -> None:
+        user_id = session_user_id(team, channel, user)
+        key = message_key(team, channel, ts)
+        if await self._already_taken(key):
+            log.info("Slack message %s was already taken; not answering again", key)
+            return
+        placeholder = await self._post_safely(channel, thread_ts, PLACEHOLDER)
+        try:
+            reply = await self.runner.ask(
+                user_id, text, message_id=key, reply_to={"channel": channel, "thread_ts": thread_ts, "team": team}
+            )
+        except Exception:
+            # The core turns model failures into an apology itself; this is storage being down. Say so
+            # rather than leaving "Planning…" up forever.
+            log.exception("Could not answer Slack message %s", key)
+            await self._deliver(channel, thread_ts, APOLOGY, placeholder)
+            return
+        if reply.duplicate:
+            # Another worker took it between our peek and our claim: take the placeholder back.
+            if placeholder is not None:
+                await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
+            return
+        posted = await self._deliver(channel, thread_ts, reply.text, placeholder)
+        if reply.conversation_id is None:
+            return
+        for answer_ts in posted:
+            await self.runner.remember_answer(
+                user_id=user_id, conversation_id=reply.conversation_id, message_ref=message_key(team, channel, answer_ts)
+            )
+        if thread_ts is not None and not channel.startswith("D"):
+            await self.runner.remember_answer(
+                user_id=user_id,
+                conversation_id=reply.conversation_id,
+                message_ref=thread_key(team, channel, thread_ts, user),
+            )
+
+    async def _restart(self, team: str, channel: str, user: str, thread_ts: str | None) -> None:
+        await self.runner.new_conversation(session_user_id(team, channel, user))
+        await self._post_safely(channel, thread_ts, NEW_TRIP_REPLY)
+
+    async def _react(self, team: str, channel: str, user: str, ts: str, emoji: str) -> None:
+        outcome = await self.runner.react(
+            Reaction(user_id=session_user_id(team, channel, user), message_ref=message_key(team, channel, ts), emoji=emoji)
+        )
+        if outcome == "ignored":
+            return
+        thread_ts = await self._thread_of(channel, ts)
+        await self._post_safely(channel, thread_ts, SATISFIED_REPLY if outcome == "satisfied" else UNSATISFIED_REPLY)
+
+    async def _thread_of(self, channel: str, ts: str) -> str | None:
+        """The thread an answer of ours sits in, so the confirmation lands beside it.
+
+        Known in memory for answers posted by this process; after a restart Slack is asked.
+        """
+        if ts in self._answer_threads:
+            return self._answer_threads[ts]
+        try:
+            result = await self.client.conversations_replies(channel=channel, ts=ts, limit=1)
+            messages = result.get("messages") or []
+            for message in messages:
+                if message.get("ts") == ts:
+                    return message.get("thread_ts")
+        except (SlackApiError, aiohttp.ClientError, ValueError) as err:  # the confirmation still goes out, unthreaded
+            log.warning("Could not look up the thread of %s in %s: %s", ts, channel, err)
+        return None
+
+    async def _deliver(self, channel: str, thread_ts: str | None, text: str, placeholder: str | None) -> list[str]:
+        """Turn the placeholder into the first part of the answer and post the rest after it."""
+        chunks = render(text)
+        posted: list[str] = []
+        first = chunks[0]
+        if placeholder is not None:
+            updated = await self._call_safely(
+                self.client.chat_update, channel=channel, ts=placeholder, text=first, parse="none", link_names=False
+            )
+            if updated is not None:
+                posted.append(placeholder)
+            else:
+                await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
+        if not posted:
+            ts = await self._post_safely(channel, thread_ts, first)
+            if ts is not None:
+                posted.append(ts)
+        for chunk in chunks[1:]:
+            ts = await self._post_safely(channel, thread_ts, chunk)
+            if ts is not None:
+                posted.append(ts)
+        for answer_ts in posted:
+            self._answer_threads[answer_ts] = thread_ts
+        while len(self._answer_threads) > 10_000:
+            self._answer_threads.popitem(last=False)
+        return posted
+
+    async def _post_safely(self, channel: str, thread_ts: str | None, text: str) -> str | None:
+        """Post one message (mrkdwn, no link parsing, nobody pinged); its ts, or None on failure."""
+        result = await self._call_safely(
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            mrkdwn=True,
+            parse="none",
+            link_names=False,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return result.get("ts") if result is not None else None
+
+    async def _call_safely(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any | None:
+        """Call the Web API; retries are the client's job, so a failure here is logged and given up."""
+        try:
+            return await method(**kwargs)
+        except SlackApiError as err:
+            log.error("Slack %s failed: %s", getattr(method, "__name__", "call"), err)
+        except Exception:
+            log.exception("Slack %s failed", getattr(method, "__name__", "call"))
+        return None

@@ -1,0 +1,483 @@
+"""A stand-in for Slack: the Web API, Socket Mode, and a signer for Events API requests.
+
+It speaks the real protocols over real sockets on 127.0.0.1 so the real slack-bolt / slack-sdk code
+runs unchanged against it: the product only needs `SLACK_API_URL` pointed here. Payloads are shaped
+as Slack sends them (event_callback envelopes with `authorizations`, `x-www-form-urlencoded` slash
+commands, Socket Mode envelopes with `retry_attempt`), and every Web API call is recorded so tests
+can assert what the app did, including what it did *not* do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+TEAM_ID = "T0TEAM0001"
+BOT_USER_ID = "U0BOT00001"
+BOT_ID = "B0BOT00001"
+APP_ID = "A0APP00001"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1111-2222-standintoken"
+APP_TOKEN = "xapp-1-A0APP00001-3333-standintoken"
+
+
+@dataclass
+class ApiCall:
+    """One Web API request as the stand-in saw it, and the HTTP status it answered."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    status: int = 200
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class Envelope:
+    envelope_id: str
+    payload: dict[str, Any]
+    type: str
+    retry_attempt: int
+    ack: dict[str, Any] | None = None
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Slack's v0 request signature: HMAC-SHA256 over `v0:{timestamp}:{raw body}`."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+class SlackStandIn:
+    """Web API at `api_url`, a Socket Mode websocket, and builders for Slack's payloads."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = TEAM_ID,
+        bot_user_id: str = BOT_USER_ID,
+        bot_id: str = BOT_ID,
+        bot_token: str = BOT_TOKEN,
+        app_token: str = APP_TOKEN,
+        signing_secret: str = SIGNING_SECRET,
+    ) -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.signing_secret = signing_secret
+        self.calls: list[ApiCall] = []
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message posted by the bot
+        self.envelopes: list[Envelope] = []
+        self.socket_connections = 0
+        self._failures: dict[str, list[_Failure]] = {}
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_ready = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.port = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._web_api)
+        app.router.add_get("/api/{method}", self._web_api)  # slack_sdk sends some reads as GET
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # -- the Web API ----------------------------------------------------------------------------
+
+    def fail_next(self, method: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with `status` (429 carries Retry-After)."""
+        self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    def calls_to(self, method: str, *, ok_only: bool = True) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
+
+    def next_ts(self) -> str:
+        """A fresh, increasing Slack timestamp (seconds.micro-sequence), unique in this stand-in."""
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    async def _web_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.read()
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            args.update(json.loads(raw or b"{}"))
+        elif raw:
+            args.update(await request.post())
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or args.get("token")
+        call = ApiCall(method=method, args=args, token=token)
+        self.calls.append(call)
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                failures.pop(0)
+            call.status = failure.status
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            error = "ratelimited" if failure.status == 429 else "internal_error"
+            return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
+        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != wanted:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        body = handler(args) if handler else {"ok": True}
+        return web.json_response(body)
+
+    def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://standin.slack.com/",
+            "team": "Stand-in Team",
+            "user": "tripbot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks") and not args.get("markdown_text"):
+            return {"ok": False, "error": "no_text"}
+        ts = self.next_ts()
+        message = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": APP_ID,
+            "text": args.get("text", ""),
+            "ts": ts,
+            "team": self.team_id,
+        }
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args.get("channel", ""), args.get("ts", ""))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[key]["text"] = args.get("text", "")
+        self.messages[key]["edited"] = {"user": self.bot_user_id, "ts": self.next_ts()}
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text", "")}
+
+    def _api_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args.get("channel", ""), args.get("ts", ""))
+        if self.messages.pop(key, None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args.get("channel", ""), args.get("ts", ""))
+        message = self.messages.get(key)
+        if message is None:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [message], "has_more": False}
+
+    def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}&app_id={APP_ID}"}
+
+    # -- what the bot posted, as a user would see it ----------------------------------------------
+
+    def bot_messages(self, channel: str, *, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """The bot's messages in `channel` (in one thread when `thread_ts` is given), oldest first."""
+        found = [
+            m for (ch, _ts), m in self.messages.items()
+            if ch == channel and (thread_ts is None or m.get("thread_ts") == thread_ts)
+        ]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
+    # -- Events API over HTTP -------------------------------------------------------------------
+
+    def event_callback(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        """The outer envelope Slack wraps every event in."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": "4-" + uuid.uuid4().hex,
+        }
+
+    async def post_signed(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        timestamp: int | None = None,
+        secret: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> tuple[int, str]:
+        """POST `body` as Slack does: signed with the signing secret (or `secret`, to forge one)."""
+        assert self._session is not None
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret or self.signing_secret, ts, body),
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        }
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason
+        async with self._session.post(url, data=body, headers=headers) as resp:
+            return resp.status, await resp.text()
+
+    async def send_event(self, url: str, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> tuple[int, str]:
+        body = json.dumps(self.event_callback(event, event_id=event_id)).encode()
+        return await self.post_signed(url, body, **kwargs)
+
+    def command_payload(self, *, user: str, channel: str, text: str, command: str = "/trip") -> dict[str, str]:
+        return {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "team_domain": "standin",
+            "channel_id": channel,
+            "channel_name": "directmessage" if channel.startswith("D") else "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": f"http://127.0.0.1:{self.port}/api/response_url",
+            "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+        }
+
+    async def send_command(self, url: str, **kwargs: Any) -> tuple[int, str]:
+        body = urlencode(self.command_payload(**kwargs)).encode()
+        return await self.post_signed(url, body, content_type="application/x-www-form-urlencoded")
+
+    # -- Socket Mode ----------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self.socket_connections += 1
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "standin", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        self._socket_ready.set()
+        try:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                for envelope in self.envelopes:
+                    if envelope.envelope_id == data.get("envelope_id"):
+                        envelope.ack = data
+                        envelope.acked.set()
+        finally:
+            self._sockets.remove(ws)
+            if not self._sockets:
+                self._socket_ready.clear()
+        return ws
+
+    async def wait_socket(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._socket_ready.wait(), timeout)
+
+    async def send_envelope(
+        self, payload: dict[str, Any], *, type: str = "events_api", retry_attempt: int = 0, envelope_id: str | None = None
+    ) -> Envelope:
+        """Push one envelope down the newest Socket Mode connection, as Slack does."""
+        await self.wait_socket()
+        envelope = Envelope(envelope_id or str(uuid.uuid4()), payload, type, retry_attempt)
+        self.envelopes.append(envelope)
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope.envelope_id,
+                "payload": payload,
+                "type": type,
+                "accepts_response_payload": type != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
+        return envelope
+
+    # -- events as Slack shapes them ------------------------------------------------------------
+
+    def user_message(
+        self, *, user: str, channel: str, text: str, ts: str | None = None, thread_ts: str | None = None,
+        channel_type: str | None = None,
+    ) -> dict[str, Any]:
+        """A person's `message` event (channel_type `im` for a DM channel id starting with D)."""
+        ts = ts or self.next_ts()
+        event: dict[str, Any] = {
+            "user": user,
+            "type": "message",
+            "ts": ts,
+            "client_msg_id": str(uuid.uuid4()),
+            "text": text,
+            "team": self.team_id,
+            "blocks": [
+                {"type": "rich_text", "block_id": uuid.uuid4().hex[:5],
+                 "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}
+            ],
+            "channel": channel,
+            "event_ts": ts,
+            "channel_type": channel_type or ("im" if channel.startswith("D") else "channel"),
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+            event["parent_user_id"] = self.bot_user_id
+        return event
+
+    def app_mention(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The `app_mention` Slack sends alongside a channel `message` that mentions the bot."""
+        event = {k: v for k, v in message.items() if k not in ("channel_type", "parent_user_id")}
+        event["type"] = "app_mention"
+        return event
+
+    def bot_post(self, *, channel: str, text: str, bot_id: str | None = None, user: str | None = None) -> dict[str, Any]:
+        """A message by a bot (ours by default) as it echoes back through `message.im`."""
+        ts = self.next_ts()
+        return {
+            "bot_id": bot_id or self.bot_id,
+            "type": "message",
+            "text": text,
+            "user": user or self.bot_user_id,
+            "ts": ts,
+            "app_id": APP_ID,
+            "team": self.team_id,
+            "bot_profile": {"id": bot_id or self.bot_id, "app_id": APP_ID, "name": "tripbot", "team_id": self.team_id},
+            "channel": channel,
+            "event_ts": ts,
+            "channel_type": "im" if channel.startswith("D") else "channel",
+        }
+
+    def message_changed(self, original: dict[str, Any], new_text: str) -> dict[str, Any]:
+        ts = self.next_ts()
+        edited = dict(original, text=new_text, edited={"user": original["user"], "ts": ts})
+        return {
+            "type": "message",
+            "subtype": "message_changed",
+            "message": edited,
+            "previous_message": original,
+            "channel": original["channel"],
+            "hidden": True,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": original.get("channel_type", "im"),
+        }
+
+    def file_share(self, *, user: str, channel: str) -> dict[str, Any]:
+        ts = self.next_ts()
+        return {
+            "type": "message",
+            "subtype": "file_share",
+            "text": "",
+            "files": [{"id": "F0FILE0001", "name": "itinerary.pdf", "mimetype": "application/pdf", "filetype": "pdf"}],
+            "upload": False,
+            "user": user,
+            "display_as_bot": False,
+            "ts": ts,
+            "client_msg_id": str(uuid.uuid4()),
+            "channel": channel,
+            "event_ts": ts,
+            "channel_type": "im" if channel.startswith("D") else "channel",
+        }
+
+    def reaction_added(self, *, user: str, channel: str, ts: str, reaction: str = "+1", item_user: str | None = None) -> dict[str, Any]:
+        return {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": reaction,
+            "item_user": item_user or self.bot_user_id,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": self.next_ts(),
+        }
+
+
+async def wait_until(condition: Callable[[], bool], *, timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll `condition` until it holds (no fixed sleeps in tests); fail loudly after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+# -- pytest fixtures, imported by the Slack test modules ---------------------------------------------
+
+import pytest
+
+
+@pytest.fixture(name="slack")
+async def slack_standin() -> Any:
+    """A started Slack stand-in, closed after the test."""
+    standin = SlackStandIn()
+    await standin.start()
+    yield standin
+    await standin.close()

@@ -1,0 +1,451 @@
+"""End to end over HTTP: signed Events API requests -> the real Bolt app -> the real runner -> the stand-in.
+
+Nothing of ours is mocked: the Bolt app listens on a real port, the runner runs the offline model on
+a temporary SQLite file, and the stand-in records every Web API call the app makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from google.adk.agents import LlmAgent
+from google.adk.models import BaseLlm, LlmResponse
+from google.genai import types
+
+from bots.slack import SlackBot, SlackConfig, session_user_id
+from bots.slack.app import (
+    COMMAND_HELP,
+    ENDED_REPLY,
+    FILES_NOTE,
+    NEW_TRIP_REPLY,
+    NOTHING_TO_END,
+    PLACEHOLDER,
+)
+from tests.standins.slack import SlackStandIn, slack_standin, wait_until  # noqa: F401  (the `slack` fixture)
+from trip_planner.config import Settings
+from trip_planner.core.runner import (
+    SATISFIED_REPLY,
+    UNSATISFIED_REPLY,
+    TripPlannerRunner,
+)
+
+ALICE, BOB = "U0ALICE001", "U0BOB00001"
+DM, CHANNEL = "D0ALICEDM1", "C0GENERAL1"
+LISBON = "I want to go to Lisbon for 4 days in May"
+
+
+def config_for(slack: SlackStandIn) -> SlackConfig:
+    return SlackConfig(
+        bot_token=slack.bot_token, signing_secret=slack.signing_secret, api_url=slack.api_url, port=0, host="127.0.0.1"
+    )
+
+
+class Bot:
+    """A started SlackBot and the URL Slack would post events to."""
+
+    def __init__(self, bot: SlackBot, slack: SlackStandIn) -> None:
+        self.bot = bot
+        self.slack = slack
+        self.url = f"http://127.0.0.1:{bot.http_port}/slack/events"
+
+    async def send(self, event: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
+        return await self.slack.send_event(self.url, event, **kwargs)
+
+    async def answered(self, channel: str, count: int, *, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """Wait until `count` finished (non-placeholder) bot messages are in the place, and nothing runs."""
+
+        def done() -> bool:
+            msgs = self.slack.bot_messages(channel, thread_ts=thread_ts)
+            return len([m for m in msgs if m["text"] != PLACEHOLDER]) >= count and self.bot.in_flight == 0
+
+        await wait_until(done, what=f"{count} answer(s) in {channel}")
+        return self.slack.bot_messages(channel, thread_ts=thread_ts)
+
+    async def dm(self, text: str, *, user: str = ALICE, channel: str = DM) -> dict[str, Any]:
+        """Send a DM and return the bot's answer to it."""
+        before = len(self.slack.bot_messages(channel))
+        status, _ = await self.send(self.slack.user_message(user=user, channel=channel, text=text))
+        assert status == 200
+        return (await self.answered(channel, before + 1))[-1]
+
+    async def settle(self) -> None:
+        """Prove earlier events were fully handled: a control DM elsewhere is answered, nothing runs."""
+        await self.dm("Hello", user="U0CONTROL1", channel="D0CONTROL1")
+
+
+async def start_bot(runner: TripPlannerRunner, slack: SlackStandIn) -> Bot:
+    bot = SlackBot(runner, config_for(slack), drain_timeout_s=10)
+    await bot.start()
+    return Bot(bot, slack)
+
+
+@pytest.fixture
+async def bot(runner: TripPlannerRunner, slack: SlackStandIn) -> AsyncIterator[Bot]:
+    started = await start_bot(runner, slack)
+    yield started
+    await started.bot.stop()
+
+
+def posts(slack: SlackStandIn, channel: str, text: str | None = None) -> list[dict[str, Any]]:
+    return [
+        c.args for c in slack.calls_to("chat.postMessage")
+        if c.args.get("channel") == channel and (text is None or c.args.get("text") == text)
+    ]
+
+
+def command_reply(body: str) -> str:
+    """A slash command's immediate (ephemeral) reply: Bolt sends plain text, or JSON with `text`."""
+    return str(json.loads(body)["text"]) if body.startswith("{") else body
+
+
+def updates(slack: SlackStandIn, channel: str) -> list[dict[str, Any]]:
+    return [c.args for c in slack.calls_to("chat.update") if c.args.get("channel") == channel]
+
+
+# -- answering ------------------------------------------------------------------------------------
+
+
+async def test_dm_shows_a_placeholder_then_the_answer_and_keeps_context(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+    first = await bot.dm(LISBON)
+    # The first thing the user sees is the placeholder, posted in the DM itself (not a thread)...
+    placeholder = posts(slack, DM)[0]
+    assert placeholder["text"] == PLACEHOLDER and "thread_ts" not in placeholder
+    # ...which chat.update turns into the answer, rendered as mrkdwn and posted without link parsing.
+    update = slack.calls_to("chat.update")[0].args
+    assert update["ts"] == first["ts"] and update["channel"] == DM
+    assert update["parse"] == "none"
+    heading = first["text"].splitlines()[0]
+    assert heading.startswith("*") and heading.endswith("*") and "Lisbon" in heading  # "### …" became bold
+    assert "**" not in first["text"] and "###" not in first["text"]
+    assert len(posts(slack, DM)) == 1
+
+    follow_up = await bot.dm("What hotels?")
+    assert "Lisbon" in follow_up["text"]  # the conversation kept its context
+    record = await runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE))
+    assert record is not None and record.query_count == 2
+
+
+async def test_forged_or_replayed_requests_get_401_and_cause_no_web_api_call(bot: Bot, slack: SlackStandIn) -> None:
+    event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
+    status, _ = await bot.send(event, secret="not-the-signing-secret")
+    assert status == 401
+    assert [c.method for c in slack.calls] == ["auth.test"]  # start-up's token check, nothing after
+    body = json.dumps(slack.event_callback(event)).encode()
+    # Correctly signed, but with a timestamp outside the 5-minute window: a replayed request.
+    status, _ = await slack.post_signed(bot.url, body, timestamp=int(time.time()) - 10 * 60)
+    assert status == 401
+    tampered = body.replace(LISBON.encode(), b"I want to go to Paris")
+    headers_body_mismatch = await slack.post_signed(bot.url, body)  # a valid one is accepted...
+    assert headers_body_mismatch[0] == 200
+    await bot.answered(DM, 1)
+    calls_before = len(slack.calls)
+    status, _ = await bot.send(event, secret="x" * 32)  # ...a forged one is not
+    assert status == 401 and tampered != body
+    assert len(slack.calls) == calls_before
+
+
+async def test_url_verification_and_unknown_events_are_acknowledged(bot: Bot, slack: SlackStandIn) -> None:
+    challenge = json.dumps({"token": "t", "challenge": "abc123", "type": "url_verification"}).encode()
+    status, text = await slack.post_signed(bot.url, challenge)
+    assert status == 200 and "abc123" in text
+    for event in (
+        {"type": "app_home_opened", "user": ALICE, "channel": DM, "tab": "home", "event_ts": slack.next_ts()},
+        {"type": "reaction_removed", "user": ALICE, "reaction": "+1", "item": {"type": "message", "channel": DM, "ts": "1.2"}, "event_ts": "1.3"},
+        {"type": "member_joined_channel", "user": ALICE, "channel": CHANNEL, "channel_type": "C", "team": slack.team_id, "event_ts": "1.4"},
+    ):
+        status, _ = await bot.send(event)
+        assert status == 200, event["type"]
+    status, _ = await slack.send_command(bot.url, user=ALICE, channel=DM, text="", command="/unknown")
+    assert status == 200
+    await bot.settle()
+    assert [c.method for c in slack.calls if c.method != "auth.test"] == ["chat.postMessage", "chat.update"]
+
+
+async def test_retries_get_exactly_one_answer_even_after_a_restart(settings: Settings, slack: SlackStandIn) -> None:
+    event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
+    first_runner = TripPlannerRunner(settings)
+    await first_runner.start()
+    first = await start_bot(first_runner, slack)
+    try:
+        status, _ = await first.send(event, event_id="Ev0RETRY001")
+        assert status == 200
+        await first.answered(DM, 1)
+        status, _ = await first.send(event, event_id="Ev0RETRY001", retry_num=1)
+        assert status == 200
+        await first.settle()
+    finally:
+        await first.bot.stop()
+        await first_runner.close()
+    assert len(posts(slack, DM)) == 1 and len(updates(slack, DM)) == 1
+
+    # A new process on the same database: Slack's last retry gets nothing posted at all.
+    second_runner = TripPlannerRunner(settings)
+    await second_runner.start()
+    second = await start_bot(second_runner, slack)
+    try:
+        status, _ = await second.send(event, event_id="Ev0RETRY001", retry_num=2)
+        assert status == 200
+        await second.settle()
+    finally:
+        await second.bot.stop()
+        await second_runner.close()
+    assert len(posts(slack, DM)) == 1
+    assert len(updates(slack, DM)) == 1
+    assert slack.calls_to("chat.delete") == []
+
+
+async def test_a_mention_arriving_as_message_and_app_mention_is_answered_once_in_its_thread(bot: Bot, slack: SlackStandIn) -> None:
+    message = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> {LISBON}")
+    results = await asyncio.gather(bot.send(message), bot.send(slack.app_mention(message)))
+    assert [status for status, _ in results] == [200, 200]
+    answers = await bot.answered(CHANNEL, 1, thread_ts=message["ts"])
+    await bot.settle()
+    assert len(posts(slack, CHANNEL)) == 1
+    assert posts(slack, CHANNEL)[0]["thread_ts"] == message["ts"]
+    assert "Lisbon" in answers[0]["text"]
+
+    # A follow-up in that thread needs no new mention; a top-level channel message is not for the bot.
+    follow = slack.user_message(user=ALICE, channel=CHANNEL, text="What hotels?", thread_ts=message["ts"])
+    assert (await bot.send(follow))[0] == 200
+    answers = await bot.answered(CHANNEL, 2, thread_ts=message["ts"])
+    assert "Lisbon" in answers[-1]["text"]
+    # In a thread the bot is in, a mention arrives twice (message + app_mention) and both would qualify.
+    again = slack.user_message(
+        user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> and flights?", thread_ts=message["ts"]
+    )
+    await asyncio.gather(bot.send(slack.app_mention(again)), bot.send(again))
+    await bot.answered(CHANNEL, 3, thread_ts=message["ts"])
+    await bot.settle()
+    assert len(posts(slack, CHANNEL)) == 3 and slack.calls_to("chat.delete") == []
+    # Someone else talking in the thread, or anyone in the channel, without a mention: not for the bot.
+    await bot.send(slack.user_message(user=BOB, channel=CHANNEL, text="I'd go to Rome", thread_ts=message["ts"]))
+    await bot.send(slack.user_message(user=ALICE, channel=CHANNEL, text="lunch anyone?"))
+    await bot.settle()
+    assert len(posts(slack, CHANNEL)) == 3
+
+
+async def test_a_mention_inside_an_existing_thread_answers_in_that_thread(bot: Bot, slack: SlackStandIn) -> None:
+    root = slack.next_ts()
+    mention = slack.app_mention(
+        slack.user_message(user=BOB, channel=CHANNEL, text=f"<@{slack.bot_user_id}> {LISBON}", thread_ts=root)
+    )
+    await bot.send(mention)
+    await bot.answered(CHANNEL, 1, thread_ts=root)
+    assert posts(slack, CHANNEL)[0]["thread_ts"] == root
+
+
+async def test_own_posts_other_bots_and_subtypes_are_ignored_and_files_get_a_note(bot: Bot, slack: SlackStandIn) -> None:
+    original = slack.user_message(user=ALICE, channel=DM, text="Paris")
+    for event in (
+        slack.bot_post(channel=DM, text="my own answer"),
+        slack.bot_post(channel=DM, text="another bot", bot_id="B0OTHER001", user="U0OTHERBOT"),
+        dict(slack.bot_post(channel=DM, text="legacy bot", bot_id="B0OTHER002", user="U0OTHERBT2"), subtype="bot_message"),
+        slack.message_changed(original, "Paris in June"),
+        {"type": "message", "subtype": "message_deleted", "hidden": True, "channel": DM, "ts": slack.next_ts(),
+         "deleted_ts": original["ts"], "event_ts": slack.next_ts(), "channel_type": "im", "previous_message": original},
+        {"type": "message", "subtype": "channel_join", "user": ALICE, "text": f"<@{ALICE}> has joined the channel",
+         "channel": CHANNEL, "ts": slack.next_ts(), "event_ts": slack.next_ts(), "channel_type": "channel"},
+    ):
+        status, _ = await bot.send(event)
+        assert status == 200
+    await bot.settle()
+    assert posts(slack, DM) == []
+
+    assert (await bot.send(slack.file_share(user=ALICE, channel=DM)))[0] == 200
+    await wait_until(lambda: len(posts(slack, DM)) == 1, what="the file note")
+    assert posts(slack, DM)[0]["text"] == FILES_NOTE
+
+
+# -- reactions ------------------------------------------------------------------------------------
+
+
+async def test_reactions_in_a_thread_own_foreign_thumbs_down_and_old_conversation(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+    alice = session_user_id(slack.team_id, CHANNEL, ALICE)
+    mention = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> {LISBON}")
+    await bot.send(slack.app_mention(mention))
+    answer = (await bot.answered(CHANNEL, 1, thread_ts=mention["ts"]))[0]
+    conversation = await runner.sessions.current_conversation(alice)
+    assert conversation is not None
+
+    # Bob's 👍 on Alice's answer, and Alice's 👍 on her own message: nothing happens.
+    await bot.send(slack.reaction_added(user=BOB, channel=CHANNEL, ts=answer["ts"]))
+    await bot.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=mention["ts"], item_user=ALICE))
+    await bot.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=answer["ts"], reaction="tada"))
+    await bot.settle()
+    assert len(posts(slack, CHANNEL)) == 1
+    assert (await runner.sessions.current_conversation(alice)) == conversation or (
+        (await runner.sessions.current_conversation(alice)).conversation_id == conversation.conversation_id  # type: ignore[union-attr]
+    )
+
+    # 👎 records the feedback, keeps the conversation open and asks what to change, in the thread.
+    await bot.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=answer["ts"], reaction="-1"))
+    await wait_until(lambda: len(posts(slack, CHANNEL, UNSATISFIED_REPLY)) == 1, what="the unsatisfied reply")
+    assert posts(slack, CHANNEL, UNSATISFIED_REPLY)[0]["thread_ts"] == mention["ts"]
+    still = await runner.sessions.current_conversation(alice)
+    assert still is not None and still.conversation_id == conversation.conversation_id and still.feedback == "unsatisfied"
+
+    # 👍 with a skin tone closes it as satisfied, with the confirmation in the thread.
+    await bot.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=answer["ts"], reaction="+1::skin-tone-3"))
+    await wait_until(lambda: len(posts(slack, CHANNEL, SATISFIED_REPLY)) == 1, what="the satisfied reply")
+    assert posts(slack, CHANNEL, SATISFIED_REPLY)[0]["thread_ts"] == mention["ts"]
+    assert await runner.sessions.current_conversation(alice) is None
+    ended = await runner.sessions.store.get_conversation(conversation_id=conversation.conversation_id)
+    assert ended is not None and ended.status == "ended" and ended.feedback == "satisfied"
+
+    # A new conversation; a 👍 on the old answer does nothing to it.
+    again = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> Tokyo in October")
+    await bot.send(slack.app_mention(again))
+    await bot.answered(CHANNEL, 1, thread_ts=again["ts"])
+    new = await runner.sessions.current_conversation(alice)
+    assert new is not None and new.conversation_id != conversation.conversation_id
+    await bot.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=answer["ts"], reaction="thumbsup"))
+    await bot.settle()
+    assert len(posts(slack, CHANNEL, SATISFIED_REPLY)) == 1
+    current = await runner.sessions.current_conversation(alice)
+    assert current is not None and current.conversation_id == new.conversation_id
+
+
+async def test_restart_between_turns_keeps_the_conversation_and_reactions_work(settings: Settings, slack: SlackStandIn) -> None:
+    first_runner = TripPlannerRunner(settings)
+    await first_runner.start()
+    first = await start_bot(first_runner, slack)
+    try:
+        answer = await first.dm(LISBON)
+        mention = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> {LISBON}")
+        await first.send(slack.app_mention(mention))
+        thread_answer = (await first.answered(CHANNEL, 1, thread_ts=mention["ts"]))[0]
+    finally:
+        await first.bot.stop()
+        await first_runner.close()
+
+    second_runner = TripPlannerRunner(settings)
+    await second_runner.start()
+    second = await start_bot(second_runner, slack)
+    try:
+        follow_up = await second.dm("What hotels?")
+        assert "Lisbon" in follow_up["text"]
+        # A thread follow-up without a mention is still recognised after the restart.
+        await second.send(slack.user_message(user=ALICE, channel=CHANNEL, text="What hotels?", thread_ts=mention["ts"]))
+        await second.answered(CHANNEL, 2, thread_ts=mention["ts"])
+        # 👍 on answers posted by the previous process: the DM one closes the DM conversation...
+        await second.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
+        await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the DM confirmation")
+        assert "thread_ts" not in posts(slack, DM, SATISFIED_REPLY)[0]
+        # ...and the thread one closes the channel conversation, confirmed in its thread (looked up).
+        await second.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=thread_answer["ts"]))
+        await wait_until(lambda: len(posts(slack, CHANNEL, SATISFIED_REPLY)) == 1, what="the thread confirmation")
+        assert posts(slack, CHANNEL, SATISFIED_REPLY)[0]["thread_ts"] == mention["ts"]
+        assert await second_runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE)) is None
+    finally:
+        await second.bot.stop()
+        await second_runner.close()
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+async def test_trip_command_and_dm_words_start_and_end_conversations(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+    alice = session_user_id(slack.team_id, DM, ALICE)
+    await bot.dm(LISBON)
+    first = await runner.sessions.current_conversation(alice)
+    assert first is not None
+
+    status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="new")
+    assert status == 200 and command_reply(body) == NEW_TRIP_REPLY
+    second = await runner.sessions.current_conversation(alice)
+    assert second is not None and second.conversation_id != first.conversation_id
+
+    status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="end")
+    assert command_reply(body) == ENDED_REPLY
+    assert await runner.sessions.current_conversation(alice) is None
+    status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="end")
+    assert command_reply(body) == NOTHING_TO_END
+    status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="please")
+    assert command_reply(body) == COMMAND_HELP
+
+    await bot.dm(LISBON)
+    before = await runner.sessions.current_conversation(alice)
+    reply = await bot.dm("Start over!")
+    assert reply["text"] == NEW_TRIP_REPLY
+    after = await runner.sessions.current_conversation(alice)
+    assert before is not None and after is not None and after.conversation_id != before.conversation_id
+    assert after.query_count == 0
+
+
+# -- robustness -----------------------------------------------------------------------------------
+
+
+async def test_rate_limits_and_server_errors_are_retried_and_the_answer_posted_once(bot: Bot, slack: SlackStandIn) -> None:
+    slack.fail_next("chat.postMessage", status=503, retry_after=None)
+    slack.fail_next("chat.update", status=429, retry_after=1)
+    answer = await bot.dm(LISBON)
+    assert "Lisbon" in answer["text"]
+    updates = slack.calls_to("chat.update", ok_only=False)
+    assert [c.status for c in updates] == [429, 200]
+    assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [503, 200]
+    assert len(slack.bot_messages(DM)) == 1
+
+
+# -- what the model writes -------------------------------------------------------------------------
+
+
+class EchoModel(BaseLlm):
+    """A stand-in model that repeats the user's text, to prove what the adapter does with any text."""
+
+    model: str = "echo"
+    repeat: int = 1
+
+    async def generate_content_async(self, llm_request: Any, stream: bool = False) -> AsyncIterator[LlmResponse]:
+        last = ""
+        for content in llm_request.contents:
+            if content.role == "user":
+                last = "".join(p.text or "" for p in content.parts or [])
+        yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text="\n".join([last] * self.repeat))]))
+
+
+async def echo_bot(settings: Settings, slack: SlackStandIn, repeat: int = 1) -> tuple[TripPlannerRunner, Bot]:
+    agent = LlmAgent(name="echo", model=EchoModel(repeat=repeat), instruction="Repeat the user.")
+    echo_runner = TripPlannerRunner(replace(settings, max_message_chars=8000), agent=agent)
+    await echo_runner.start()
+    return echo_runner, await start_bot(echo_runner, slack)
+
+
+async def test_model_text_never_pings_anyone(settings: Settings, slack: SlackStandIn) -> None:
+    echo_runner, bot = await echo_bot(settings, slack)
+    try:
+        answer = await bot.dm("Tell <!channel> and <!here|here> and <@U0BOB00001> and @everyone about **Rome**")
+    finally:
+        await bot.bot.stop()
+        await echo_runner.close()
+    text = answer["text"]
+    assert "<!" not in text and "<@" not in text and "@everyone" not in text
+    assert "&lt;!channel&gt;" in text and "*Rome*" in text
+    for call in slack.calls_to("chat.update") + slack.calls_to("chat.postMessage"):
+        assert call.args.get("parse") == "none" and call.args.get("link_names") in (False, "false", 0, "0")
+
+
+async def test_long_answers_are_split_and_every_part_counts_for_reactions(settings: Settings, slack: SlackStandIn) -> None:
+    paragraph = "\n".join(f"Day {i}: walk the old town, eat well, and rest." for i in range(60))
+    echo_runner, bot = await echo_bot(settings, slack, repeat=3)
+    try:
+        await bot.send(slack.user_message(user=ALICE, channel=DM, text=paragraph))
+        await wait_until(
+            lambda: len(slack.bot_messages(DM)) >= 3 and bot.bot.in_flight == 0
+            and all(m["text"] != PLACEHOLDER for m in slack.bot_messages(DM)),
+            what="the long answer",
+        )
+        parts = slack.bot_messages(DM)
+        assert all(len(m["text"]) <= 3000 for m in parts)
+        assert "\n".join(m["text"] for m in parts).count("Day 59:") == 3
+        # The last part carries the answer too: a 👍 on it closes the conversation.
+        await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=parts[-1]["ts"]))
+        await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the confirmation")
+    finally:
+        await bot.bot.stop()
+        await echo_runner.close()
