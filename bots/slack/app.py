@@ -304,16 +304,13 @@ class SlackBot:
     # -- the work -------------------------------------------------------------------------------
 
     async def _bot_answered_in_thread(self, team: str, channel: str, thread_ts: str, user: str) -> bool:
-        # WORKAROUND: the runner has no public "which conversation is this ref in" lookup, so this reads
-        # the core's store directly (the marker itself is written through `remember_answer`).
-        store = self.runner.sessions.store
-        return await store.conversation_for_message(message_ref=thread_key(team, channel, thread_ts, user)) is not None
+        # The marker is written through `remember_answer` when the bot answers in a thread.
+        return await self.runner.conversation_of(thread_key(team, channel, thread_ts, user)) is not None
 
     async def _already_taken(self, key: str) -> bool:
         """Did any process already claim this message? Peeked before posting a placeholder, so a Slack
-        retry after a restart shows nothing at all. (WORKAROUND: reads the core's store; the atomic
-        claim is still the core's `ask`.)"""
-        return await self.runner.sessions.store.get_inbound(message_id=key) is not None
+        retry after a restart shows nothing at all. The atomic claim is still the core's `ask`."""
+        return await self.runner.has_seen(key)
 
     async def _answer(self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str) -> None:
         user_id = session_user_id(team, channel, user)

@@ -31,6 +31,7 @@ from trip_planner.core.messages import (
     Reaction,
     ReactionOutcome,
     Reply,
+    ReplyStatus,
     clean_text,
     too_long_message,
 )
@@ -167,7 +168,7 @@ class TripPlannerRunner:
         async with self.locks.hold(user_id, ticket):
             record = await self.sessions.conversation_for_turn(user_id)
             conversation_id = record.conversation_id
-            status = "answered"
+            status: ReplyStatus = "answered"
             with self.tracer.turn(
                 user_id=user_id,
                 session_id=record.session_id,
@@ -233,6 +234,15 @@ class TripPlannerRunner:
             message_ref=message_ref, conversation_id=conversation_id, user_id=user_id
         )
 
+    async def conversation_of(self, message_ref: str) -> str | None:
+        """The conversation a remembered platform message belongs to (None when unknown)."""
+        return await self.sessions.store.conversation_for_message(message_ref=message_ref)
+
+    async def has_seen(self, message_id: str) -> bool:
+        """Whether any process has already taken this message. A hint for adapters that show
+        something before answering (a placeholder); `ask` stays the atomic claim."""
+        return await self.sessions.store.get_inbound(message_id=message_id) is not None
+
     async def react(self, reaction: Reaction) -> ReactionOutcome:
         """A thumbs-up ends the conversation as satisfied; a thumbs-down records it and keeps it open.
 
@@ -241,7 +251,7 @@ class TripPlannerRunner:
         kind = reaction_kind(reaction.emoji)
         if kind is None:
             return "ignored"
-        conversation_id = await self.sessions.store.conversation_for_message(message_ref=reaction.message_ref)
+        conversation_id = await self.conversation_of(reaction.message_ref)
         if conversation_id is None:
             return "ignored"
         async with self.locks.hold(reaction.user_id):
