@@ -7,12 +7,11 @@ import logging
 from dataclasses import replace
 
 import pytest
-from google.adk.agents import LlmAgent
 from sqlalchemy import select
 
 from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.flaky_model import FlakyModel
-from trip_planner.agents.tools import TOOLS
+from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core.messages import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY, Reaction
 from trip_planner.core.runner import TripPlannerRunner, reaction_kind
@@ -129,7 +128,7 @@ async def test_concurrent_deliveries_of_one_message_answer_once(runner: TripPlan
 async def test_inbound_is_persisted_before_the_model_runs(sqlite_url: str) -> None:
     r = TripPlannerRunner(
         Settings(database_url=sqlite_url, turn_timeout_s=30.0),
-        agent=LlmAgent(name="concierge", model=FlakyModel(), tools=list(TOOLS)),
+        agent=build_concierge(FlakyModel()),
     )
     await r.start()
     try:
@@ -154,7 +153,7 @@ async def test_model_failure_gets_an_apology_and_the_session_recovers(
 ) -> None:
     r = TripPlannerRunner(
         Settings(database_url=sqlite_url, turn_timeout_s=30.0),
-        agent=LlmAgent(name="concierge", model=FlakyModel(), tools=list(TOOLS)),
+        agent=build_concierge(FlakyModel()),
     )
     await r.start()
     try:
@@ -174,7 +173,7 @@ async def test_model_failure_gets_an_apology_and_the_session_recovers(
 async def test_turn_deadline_gets_an_apology_and_the_session_recovers(sqlite_url: str) -> None:
     r = TripPlannerRunner(
         Settings(database_url=sqlite_url, turn_timeout_s=0.5),
-        agent=LlmAgent(name="concierge", model=FlakyModel(), tools=list(TOOLS)),
+        agent=build_concierge(FlakyModel()),
     )
     await r.start()
     try:

@@ -26,6 +26,7 @@ quiet defaults below must be in the environment first.
 from __future__ import annotations
 
 import atexit
+import datetime
 import logging
 import os
 import threading
@@ -33,6 +34,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from trip_planner.core.tracing import TurnTrace
@@ -63,8 +65,9 @@ def apply_quiet_defaults(env: MutableMapping[str, str] | None = None) -> None:
 
 apply_quiet_defaults()
 
-import opik  # noqa: E402  (after the quiet defaults: opik starts Sentry at import)
-from opik import context_storage  # noqa: E402
+import opik
+from opik import context_storage, id_helpers
+from opik.api_objects import opik_client
 
 
 def platform_of(user_id: str) -> str:
@@ -85,6 +88,28 @@ class _Bounded(OrderedDict[str, Any]):
         self.move_to_end(key)
         while len(self) > self.limit:
             self.popitem(last=False)
+
+
+@dataclass
+class _Record:
+    """The conversation's record trace: kept whole so its end can be sent as a complete trace."""
+
+    input: dict[str, Any]
+    metadata: dict[str, Any]
+    tags: list[str]
+    id: str = field(default_factory=lambda: id_helpers.generate_id())
+    start_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    handle: Any = None  # the SDK's Trace object, for the seed API (spans on the conversation trace)
+
+    def create_arguments(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": RECORD_TRACE_NAME,
+            "start_time": self.start_time,
+            "input": self.input,
+            "metadata": self.metadata,
+            "tags": self.tags,
+        }
 
 
 _LIVE_TRACERS: weakref.WeakSet[OpikConversationTracer] = weakref.WeakSet()
@@ -110,14 +135,21 @@ class OpikConversationTracer:
         self._client = client or opik.Opik(project_name=project_name, _show_misconfiguration_message=False)
         # The ADK integration and start_as_current_trace log through the global client.
         opik.set_global_client(self._client)
+        # The ADK integration patches ADK process-wide; shutdown() switches it off again.
+        opik.set_tracing_active(True)
         self._lock = threading.Lock()
-        self._records: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> opik Trace
+        self._records: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> _Record
         self._last_trace: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> trace id
         self._adk_tracer: Any = None
         self._closed = False
         self._dirty = False
         _LIVE_TRACERS.add(self)
-        log.info("Opik tracing on: project %r at %s", project_name, self._client.config.url_override)
+        try:
+            where = self._client.config.url_override
+        except Exception:
+            log.debug("Opik: client has no readable URL", exc_info=True)
+            where = "(unknown URL)"
+        log.info("Opik tracing on: project %r at %s", project_name, where)
 
     @property
     def client(self) -> opik.Opik:
@@ -144,8 +176,7 @@ class OpikConversationTracer:
             return
         try:
             platform = platform_of(user_id)
-            record = self._client.trace(
-                name=RECORD_TRACE_NAME,
+            record = _Record(
                 input={
                     "user_id": user_id,
                     "session_id": session_id,
@@ -156,8 +187,8 @@ class OpikConversationTracer:
                     conversation_id=conversation_id, user_id=user_id, session_id=session_id, platform=platform
                 ),
                 tags=["conversation_record", "trip_planner", platform],
-                project_name=self.project_name,
             )
+            record.handle = self._client.trace(**record.create_arguments(), project_name=self.project_name)
             with self._lock:
                 self._records.put(conversation_id, record)
                 self._dirty = True
@@ -174,22 +205,28 @@ class OpikConversationTracer:
             with self._lock:
                 record = self._records.pop(conversation_id, None)
                 self._dirty = True
-            if record is not None:
-                record.end(output=output)
-                return
-            # Started before this process did (a restart): log the end as a record of its own.
-            platform = platform_of(user_id)
+            if record is None:
+                # Started before this process did (a restart): the end is a record of its own.
+                platform = platform_of(user_id)
+                record = _Record(
+                    input={"user_id": user_id, "conversation_id": conversation_id, "app": self.app_name},
+                    metadata={
+                        **self._metadata(
+                            conversation_id=conversation_id, user_id=user_id, session_id=None, platform=platform
+                        ),
+                        "started_before_restart": True,
+                    },
+                    tags=["conversation_record", "trip_planner", platform],
+                )
+            # The end is sent as a second create with the same id (Opik merges them, as it does for
+            # start_as_current_trace) rather than as an update: with batching, an update can reach
+            # the backend before the create it updates and be lost.
             self._client.trace(
-                name=RECORD_TRACE_NAME,
-                input={"user_id": user_id, "conversation_id": conversation_id, "app": self.app_name},
+                **record.create_arguments(),
+                end_time=datetime.datetime.now(datetime.UTC),
                 output=output,
-                metadata={
-                    **self._metadata(conversation_id=conversation_id, user_id=user_id, session_id=None, platform=platform),
-                    "started_before_restart": True,
-                },
-                tags=["conversation_record", "trip_planner", platform],
                 project_name=self.project_name,
-            ).end()
+            )
         except Exception:
             log.warning("Opik: could not record the end of conversation %s", conversation_id, exc_info=True)
 
@@ -279,7 +316,8 @@ class OpikConversationTracer:
     def get_conversation_trace(self, conversation_id: str) -> Any:
         """The seed's meaning: the conversation's own Opik trace (here its record trace), or None."""
         with self._lock:
-            return self._records.get(conversation_id)
+            record = self._records.get(conversation_id)
+        return record.handle if record is not None else None
 
     def create_query_span(self, conversation_id: str, query: str, query_num: int) -> Any:
         """The seed's meaning: a span `query_{n}` on the conversation trace; the caller ends it."""
@@ -337,8 +375,13 @@ class OpikConversationTracer:
             self._closed = True
             _LIVE_TRACERS.discard(self)
             try:
-                if opik.api_objects.opik_client.get_current_client_raw() is self._client:
-                    opik.api_objects.opik_client.reset_global_client(end_client=False)
+                if opik_client.get_current_client_raw() is self._client:
+                    opik_client.reset_global_client(end_client=False)
+                if not _LIVE_TRACERS:
+                    # ADK stays patched for the life of the process: without this, a later
+                    # untraced runner would still log traces through an auto-created default
+                    # client (Opik Cloud, "Default Project").
+                    opik.set_tracing_active(False)
             except Exception:
                 log.debug("Opik: could not clear the global client", exc_info=True)
 

@@ -114,7 +114,7 @@ class TripPlannerRunner:
         return await self.sessions.store.unanswered_inbound(older_than_s=older_than_s)
 
     async def close(self) -> None:
-        self.tracer.flush(2.0)
+        await asyncio.to_thread(self.tracer.flush, 2.0)
         await self.adk_runner.close()
         await self.sessions.close()
 
