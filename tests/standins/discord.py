@@ -1,0 +1,604 @@
+"""A Discord stand-in: REST API and gateway websocket on 127.0.0.1, for end-to-end tests.
+
+It speaks the wire protocol the way Discord does, including the details that matter to discord.py:
+REST bodies with `Content-Type: application/json` exactly (a charset suffix makes discord.py read them
+as text), 429s with a `Via` header and a JSON `retry_after`, `"type": 0` on MESSAGE_REACTION_ADD, the
+bot's own messages echoed back as MESSAGE_CREATE, events routed to shards by guild id and filtered by
+the intents sent in IDENTIFY, and message content blanked for server messages that do not mention the
+bot when the message-content intent is absent.
+
+Tests drive it with `send_dm`, `send_server_message`, `add_reaction`, `invoke_command` and read
+`calls` (every REST request) and `sessions` (every gateway connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger(__name__)
+
+DISCORD_EPOCH_MS = 1420070400000
+
+# Gateway intents (bit positions from the Discord docs).
+GUILDS = 1 << 0
+GUILD_MESSAGES = 1 << 9
+GUILD_MESSAGE_REACTIONS = 1 << 10
+DIRECT_MESSAGES = 1 << 12
+DIRECT_MESSAGE_REACTIONS = 1 << 13
+MESSAGE_CONTENT = 1 << 15
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON reply with the content type discord.py insists on (no charset)."""
+    return web.Response(
+        status=status,
+        body=json.dumps(data).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+@dataclass
+class RestCall:
+    """One REST request as received (recorded on arrival, `done` once answered)."""
+
+    seq: int
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    authorization: str | None
+    status: int | None = None
+    done_seq: int | None = None
+
+
+@dataclass
+class GatewaySession:
+    """One gateway websocket connection."""
+
+    ws: web.WebSocketResponse
+    shard: tuple[int, int] = (0, 1)
+    intents: int = 0
+    identified: bool = False
+    session_id: str = ""
+    sequence: int = 0
+    heartbeats: int = 0
+    identify: dict[str, Any] | None = None
+    closed_seq: int | None = None
+    close_code: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_seq is None and not self.ws.closed
+
+
+@dataclass
+class _Rule:
+    method: str
+    pattern: re.Pattern[str]
+    remaining: int
+    retry_after: float = 0.0
+    gate: asyncio.Event | None = None
+    matched: int = 0
+
+
+@dataclass
+class Interaction:
+    id: str
+    token: str
+    payload: dict[str, Any]
+
+
+class DiscordStandIn:
+    """Start with `async with DiscordStandIn(token=...) as discord:`; point the bot at `api_url`/`gateway_url`."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        bot_id: int = 1100000000000000001,
+        application_id: int | None = None,
+        recommended_shards: int = 1,
+        heartbeat_interval_ms: int = 1000,
+    ) -> None:
+        self.token = token
+        self.bot_id = bot_id
+        self.application_id = application_id or bot_id
+        self.recommended_shards = recommended_shards
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.calls: list[RestCall] = []
+        self.sessions: list[GatewaySession] = []
+        self.commands: list[dict[str, Any]] = []
+        self.interactions: dict[str, Interaction] = {}
+        self.channel_guild: dict[int, int | None] = {}
+        self.created_ids: dict[int, int] = {}  # REST call seq -> id of the message it created
+        self.filtered: list[tuple[str, dict[str, Any]]] = []  # events not delivered for lack of intents
+        self._seq = itertools.count(1)
+        self._ids = itertools.count()
+        self._rules: list[_Rule] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway/", self._gateway)
+        app.router.add_get("/gateway", self._gateway)  # Discord hands out URLs without the slash
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server: Any = site._server
+        assert server is not None and server.sockets
+        self.port = int(server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        for session in self.sessions:
+            if not session.ws.closed:
+                await session.ws.close()
+        for rule in self._rules:
+            if rule.gate is not None:
+                rule.gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway/"
+
+    # -- ids and shapes ---------------------------------------------------------------------------
+
+    def snowflake(self) -> int:
+        """A real-looking, strictly increasing snowflake."""
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return (ms << 22) | (next(self._ids) % (1 << 22))
+
+    def user(self, user_id: int, *, bot: bool = False) -> dict[str, Any]:
+        return {
+            "id": str(user_id),
+            "username": f"user{user_id % 100000}",
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": bot,
+            "public_flags": 0,
+        }
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        return {**self.user(self.bot_id, bot=True), "username": "Trip Planner", "verified": True, "flags": 0,
+                "mfa_enabled": False}
+
+    def _member(self, user_id: int) -> dict[str, Any]:
+        return {"roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False, "flags": 0, "nick": None}
+
+    def message_payload(
+        self,
+        *,
+        channel_id: int,
+        author: dict[str, Any],
+        content: str,
+        guild_id: int | None = None,
+        message_id: int | None = None,
+        mentions: list[dict[str, Any]] | None = None,
+        reference: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(message_id or self.snowflake()),
+            "channel_id": str(channel_id),
+            "author": author,
+            "content": content,
+            "timestamp": _now_iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": mentions or [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "components": [],
+            "pinned": False,
+            "type": 19 if reference else 0,
+            "flags": 0,
+        }
+        if reference:
+            data["message_reference"] = reference
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+            data["member"] = self._member(int(author["id"]))
+        return data
+
+    # -- test controls ----------------------------------------------------------------------------
+
+    def rate_limit(self, method: str, path_regex: str, *, times: int = 1, retry_after: float = 0.2) -> None:
+        """Answer the next `times` matching requests with a 429, as Discord does."""
+        self._rules.append(_Rule(method, re.compile(path_regex), times, retry_after=retry_after))
+
+    def hold(self, method: str, path_regex: str, *, times: int = 1) -> asyncio.Event:
+        """Keep the next matching requests waiting until the returned event is set."""
+        gate = asyncio.Event()
+        self._rules.append(_Rule(method, re.compile(path_regex), times, gate=gate))
+        return gate
+
+    def calls_to(self, method: str, path_regex: str) -> list[RestCall]:
+        pattern = re.compile(path_regex)
+        return [c for c in self.calls if c.method == method and pattern.fullmatch(c.path)]
+
+    def sent_messages(self, channel_id: int | None = None) -> list[dict[str, Any]]:
+        """Bodies of the messages the bot created (answered with 200), in order."""
+        channel = str(channel_id) if channel_id is not None else r"\d+"
+        path = rf"/channels/{channel}/messages"
+        return [c.body for c in self.calls_to("POST", path) if c.status == 200]
+
+    async def wait_until(self, condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "a condition") -> Any:
+        """Bounded polling: return the first truthy value of `condition()`, or fail the test."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.02)
+
+    async def wait_ready(self, shards: int = 1) -> None:
+        await self.wait_until(
+            lambda: sum(1 for s in self.sessions if s.identified and s.open) >= shards,
+            what=f"{shards} identified gateway connection(s)",
+        )
+
+    def _shard_for(self, guild_id: int | None) -> int:
+        count = next((s.shard[1] for s in self.sessions if s.open and s.identified), 1)
+        return 0 if guild_id is None else (guild_id >> 22) % count
+
+    async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None, intent: int = 0) -> bool:
+        """Send a DISPATCH to the connection of the right shard; False when its intents filter it out."""
+        shard = self._shard_for(guild_id)
+        for session in self.sessions:
+            if session.open and session.identified and session.shard[0] == shard:
+                if intent and not session.intents & intent:
+                    self.filtered.append((event, data))
+                    return False
+                payload = dict(data)
+                if event == "MESSAGE_CREATE" and payload.get("guild_id") and not session.intents & MESSAGE_CONTENT:
+                    mentioned = any(int(u["id"]) == self.bot_id for u in payload.get("mentions", []))
+                    if not mentioned and int(payload["author"]["id"]) != self.bot_id:
+                        payload["content"] = ""  # what Discord sends without the message-content intent
+                session.sequence += 1
+                await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.sequence, "d": payload}))
+                return True
+        raise AssertionError(f"no open gateway connection for shard {shard}")
+
+    async def send_dm(self, user_id: int, content: str, *, channel_id: int | None = None,
+                      message_id: int | None = None) -> dict[str, Any]:
+        """A person writes to the bot in a DM (no CHANNEL_CREATE needed, as on Discord)."""
+        channel_id = channel_id or self.dm_channel(user_id)
+        data = self.message_payload(channel_id=channel_id, author=self.user(user_id), content=content,
+                                    message_id=message_id)
+        await self.dispatch("MESSAGE_CREATE", data, intent=DIRECT_MESSAGES)
+        return data
+
+    def dm_channel(self, user_id: int) -> int:
+        """A stable DM channel id per user."""
+        channel_id = 1200000000000000000 + user_id % 10**15
+        self.channel_guild[channel_id] = None
+        return channel_id
+
+    async def send_server_message(
+        self, *, guild_id: int, channel_id: int, user_id: int, content: str, mention_bot: bool = True,
+        bot_author: bool = False, message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A message in a server channel; with `mention_bot` it starts with `<@bot>` as a real mention does."""
+        self.channel_guild[channel_id] = guild_id
+        mentions = [self.bot_user] if mention_bot else []
+        text = f"<@{self.bot_id}> {content}" if mention_bot else content
+        data = self.message_payload(channel_id=channel_id, author=self.user(user_id, bot=bot_author), content=text,
+                                    guild_id=guild_id, mentions=mentions, message_id=message_id)
+        await self.dispatch("MESSAGE_CREATE", data, guild_id=guild_id, intent=GUILD_MESSAGES)
+        return data
+
+    async def add_reaction(self, *, user_id: int, channel_id: int, message_id: int | str, emoji: str,
+                           guild_id: int | None = None, author_id: int | None = None) -> bool:
+        data: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": str(channel_id),
+            "message_id": str(message_id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "burst_colors": [],
+            "type": 0,
+        }
+        if author_id is not None:
+            data["message_author_id"] = str(author_id)
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+            data["member"] = {**self._member(user_id), "user": self.user(user_id)}
+        intent = GUILD_MESSAGE_REACTIONS if guild_id is not None else DIRECT_MESSAGE_REACTIONS
+        return await self.dispatch("MESSAGE_REACTION_ADD", data, guild_id=guild_id, intent=intent)
+
+    async def invoke_command(self, name: str, *, user_id: int, channel_id: int | None = None,
+                             guild_id: int | None = None) -> Interaction:
+        """A person runs a slash command: INTERACTION_CREATE (type 2, APPLICATION_COMMAND)."""
+        command = next((c for c in self.commands if c["name"] == name), None)
+        interaction_id = str(self.snowflake())
+        token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(24)
+        data: dict[str, Any] = {
+            "id": interaction_id,
+            "application_id": str(self.application_id),
+            "type": 2,
+            "token": token,
+            "version": 1,
+            "data": {"id": command["id"] if command else str(self.snowflake()), "name": name, "type": 1},
+            "locale": "en-US",
+            "app_permissions": "562949953421311",
+            "entitlements": [],
+            "attachment_size_limit": 10485760,
+        }
+        if guild_id is None:
+            channel_id = channel_id or self.dm_channel(user_id)
+            data["channel_id"] = str(channel_id)
+            data["channel"] = {"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0,
+                               "recipients": [self.user(user_id)]}
+            data["user"] = self.user(user_id)
+            data["context"] = 1  # BOT_DM
+            data["authorizing_integration_owners"] = {"0": str(user_id)}
+        else:
+            assert channel_id is not None
+            self.channel_guild[channel_id] = guild_id
+            data["guild_id"] = str(guild_id)
+            data["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
+            data["guild_locale"] = "en-US"
+            data["channel_id"] = str(channel_id)
+            data["channel"] = {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
+                               "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
+                               "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0}
+            data["member"] = {**self._member(user_id), "user": self.user(user_id), "permissions": "2248473465835073"}
+            data["context"] = 0  # GUILD
+            data["authorizing_integration_owners"] = {"0": str(guild_id)}
+        interaction = Interaction(id=interaction_id, token=token, payload=data)
+        self.interactions[token] = interaction
+        await self.dispatch("INTERACTION_CREATE", data, guild_id=guild_id)
+        return interaction
+
+    def interaction_calls(self, interaction: Interaction) -> list[RestCall]:
+        return [c for c in self.calls if interaction.token in c.path]
+
+    # -- REST -------------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        call = RestCall(
+            seq=next(self._seq), method=request.method, path=path, query=dict(request.query), body=body,
+            authorization=request.headers.get("Authorization"),
+        )
+        self.calls.append(call)
+        response = await self._answer(request.method, path, call)
+        call.status = response.status
+        call.done_seq = next(self._seq)
+        return response
+
+    async def _answer(self, method: str, path: str, call: RestCall) -> web.StreamResponse:
+        for rule in self._rules:
+            if rule.remaining > 0 and rule.method == method and rule.pattern.fullmatch(path):
+                rule.remaining -= 1
+                rule.matched += 1
+                if rule.gate is not None:
+                    await rule.gate.wait()
+                    break
+                return _json(
+                    {"message": "You are being rate limited.", "retry_after": rule.retry_after, "global": False},
+                    status=429,
+                    headers={"Via": "1.1 google", "Retry-After": str(max(1, round(rule.retry_after))),
+                             "X-RateLimit-Scope": "user"},
+                )
+        webhook = path.startswith(("/interactions/", "/webhooks/"))
+        if not webhook and call.authorization != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+
+        if method == "GET" and path == "/users/@me":
+            return _json(self.bot_user)
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return _json(self._application())
+        if method == "GET" and path in ("/gateway", "/gateway/bot"):
+            data: dict[str, Any] = {"url": self.gateway_url.rstrip("/")}
+            if path == "/gateway/bot":
+                data |= {"shards": self.recommended_shards, "session_start_limit": {
+                    "total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1}}
+            return _json(data)
+        if m := re.fullmatch(r"/channels/(\d+)/typing", path):
+            return web.Response(status=204)
+        if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "POST":
+            if len((call.body or {}).get("content") or "") > 2000:
+                return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
+            created = self._create_message(int(m.group(1)), call.body or {})
+            self.created_ids[call.seq] = int(created["id"])
+            return _json(created)
+        if (m := re.fullmatch(r"/applications/(\d+)/commands", path)) and method == "PUT":
+            self.commands = [self._command(c) for c in (call.body or [])]
+            return _json(self.commands)
+        if re.fullmatch(r"/applications/(\d+)/commands", path) and method == "GET":
+            return _json(self.commands)
+        if (m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", path)) and method == "POST":
+            return self._interaction_callback(m.group(1), m.group(2), call.body or {})
+        if (m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)", path)) and method == "POST":
+            interaction = self.interactions.get(m.group(2))
+            channel_id = int(interaction.payload["channel_id"]) if interaction else 0
+            return _json(self._bot_message(channel_id, call.body or {}))
+        if (m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)/messages/@original", path)) and method == "PATCH":
+            interaction = self.interactions.get(m.group(2))
+            channel_id = int(interaction.payload["channel_id"]) if interaction else 0
+            return _json(self._bot_message(channel_id, call.body or {}))
+        return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": str(self.application_id),
+            "name": "Trip Planner",
+            "icon": None,
+            "description": "",
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": self.user(1000000000000000001),
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "team": None,
+            "bot": self.bot_user,
+        }
+
+    def _command(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(self.snowflake()),
+            "application_id": str(self.application_id),
+            "version": str(self.snowflake()),
+            "type": data.get("type", 1),
+            "name": data["name"],
+            "description": data.get("description", ""),
+            "options": data.get("options", []),
+            "default_member_permissions": data.get("default_member_permissions"),
+            "dm_permission": data.get("dm_permission", True),
+            "contexts": data.get("contexts"),
+            "integration_types": data.get("integration_types", [0]),
+            "nsfw": data.get("nsfw", False),
+        }
+
+    def _bot_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        guild_id = self.channel_guild.get(channel_id)
+        reference = body.get("message_reference")
+        data = self.message_payload(channel_id=channel_id, author=self.bot_user, content=body.get("content") or "",
+                                    guild_id=guild_id, reference=reference)
+        if reference:
+            data["referenced_message"] = None
+        return data
+
+    def _create_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        data = self._bot_message(channel_id, body)
+        guild_id = self.channel_guild.get(channel_id)
+        intent = GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
+        # Discord echoes the bot's own message back over the gateway.
+        task = asyncio.get_running_loop().create_task(self._echo(data, guild_id, intent))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return data
+
+    async def _echo(self, data: dict[str, Any], guild_id: int | None, intent: int) -> None:
+        try:
+            await self.dispatch("MESSAGE_CREATE", data, guild_id=guild_id, intent=intent)
+        except (AssertionError, ConnectionError) as err:
+            log.debug("echo not delivered: %s", err)
+
+    def _interaction_callback(self, interaction_id: str, token: str, body: dict[str, Any]) -> web.Response:
+        interaction = self.interactions.get(token)
+        if interaction is None or interaction.id != interaction_id:
+            return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        kind = body.get("type")
+        data = body.get("data") or {}
+        flags = int(data.get("flags") or 0)
+        response: dict[str, Any] = {
+            "interaction": {
+                "id": interaction_id,
+                "type": 2,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(flags & 64),
+            },
+            "resource": {"type": kind},
+        }
+        if kind == 4:
+            message = self._bot_message(int(interaction.payload["channel_id"]), data)
+            message["flags"] = flags
+            response["interaction"]["response_message_id"] = message["id"]
+            response["resource"]["message"] = message
+        return _json(response)
+
+    # -- gateway ----------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        session = GatewaySession(ws=ws)
+        self.sessions.append(session)
+        await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                if op == 1:  # HEARTBEAT
+                    session.heartbeats += 1
+                    await ws.send_str(json.dumps({"op": 11}))
+                elif op == 2:  # IDENTIFY
+                    await self._identify(session, frame["d"])
+                elif op == 6:  # RESUME
+                    if frame["d"].get("token") != self.token:
+                        await ws.close(code=4004, message=b"Authentication failed.")
+                        break
+                    session.identified = True
+                    session.sequence = int(frame["d"].get("seq") or 0) + 1
+                    await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": session.sequence, "d": {}}))
+        finally:
+            session.close_code = ws.close_code
+            session.closed_seq = next(self._seq)
+        return ws
+
+    async def _identify(self, session: GatewaySession, data: dict[str, Any]) -> None:
+        if data.get("token") != self.token:
+            await session.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        shard = data.get("shard") or [0, 1]
+        session.shard = (int(shard[0]), int(shard[1]))
+        session.intents = int(data.get("intents", 0))
+        session.identify = {k: v for k, v in data.items() if k != "token"}
+        session.session_id = secrets.token_hex(16)
+        session.sequence = 1
+        session.identified = True
+        ready = {
+            "v": 10,
+            "user": self.bot_user,
+            "guilds": [],
+            "session_id": session.session_id,
+            "resume_gateway_url": self.gateway_url.rstrip("/"),
+            "shard": list(session.shard),
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "user_settings": {},
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "auth_session_id_hash": "",
+        }
+        await session.ws.send_str(json.dumps({"op": 0, "t": "READY", "s": session.sequence, "d": ready}))

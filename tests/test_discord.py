@@ -1,0 +1,447 @@
+"""End to end: a real discord.py client over real sockets, a real TripPlannerRunner on a temp SQLite,
+and the Discord stand-in in tests/standins/discord.py. Nothing of ours is mocked.
+
+Waits are bounded polls on observable state (REST calls the stand-in recorded, events the client has
+finished handling), never sleeps followed by assertions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bots.discord_bot import (
+    END_TRIP_REPLY,
+    NEW_TRIP_REPLY,
+    NO_TRIP_REPLY,
+    ShardedPlannerClient,
+    answer_ref,
+    inbound_message_id,
+    session_user_id,
+)
+from tests.standins.discord import (
+    DIRECT_MESSAGE_REACTIONS,
+    DIRECT_MESSAGES,
+    GUILD_MESSAGE_REACTIONS,
+    GUILD_MESSAGES,
+    GUILDS,
+    MESSAGE_CONTENT,
+    DiscordStandIn,
+)
+from tests.standins.discord_harness import (
+    TOKEN,
+    RunningBot,
+    long_answer_agent,
+    running_bot,
+)
+from trip_planner.config import ConfigError, Settings
+from trip_planner.core.runner import SATISFIED_REPLY, UNSATISFIED_REPLY
+
+ALICE = 420000000000000001
+BOB = 420000000000000002
+OTHER_BOT = 420000000000000099
+GUILD = 1300000000000000000  # (GUILD >> 22) % 2 == 0
+CHANNEL = 1400000000000000000
+
+
+@pytest.fixture
+async def discord_standin() -> AsyncIterator[DiscordStandIn]:
+    async with DiscordStandIn(token=TOKEN) as standin:
+        yield standin
+
+
+def contents(standin: DiscordStandIn, channel_id: int | None = None) -> list[str]:
+    return [m["content"] for m in standin.sent_messages(channel_id)]
+
+
+async def handled(standin: DiscordStandIn, bot: RunningBot, kind: str, count: int) -> None:
+    await standin.wait_until(lambda: bot.client.handled[kind] >= count, what=f"{count} {kind} event(s) handled")
+
+
+async def dm_answer(standin: DiscordStandIn, user_id: int, text: str) -> dict:
+    """Send a DM and return the bot's (single) answer message as the stand-in created it."""
+    channel = standin.dm_channel(user_id)
+    before = len(standin.sent_messages(channel))
+    sent = await standin.send_dm(user_id, text)
+    await standin.wait_until(lambda: len(standin.sent_messages(channel)) > before, what=f"an answer to {text!r}")
+    call = [c for c in standin.calls_to("POST", rf"/channels/{channel}/messages") if c.status == 200][before]
+    assert call.body["content"]
+    return {"request": call.body, "inbound": sent, "message_id": _created_id(standin, call.seq)}
+
+
+def _created_id(standin: DiscordStandIn, seq: int) -> int:
+    """The id the stand-in gave the message created by REST call `seq` (it echoes it on the gateway)."""
+    return standin.created_ids[seq]
+
+
+# -- DMs --------------------------------------------------------------------------------------------
+
+
+async def test_dm_is_answered_with_typing_and_no_mentions(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        answer = await dm_answer(discord_standin, ALICE, "I'd like to go to Paris in May @everyone")
+        channel = discord_standin.dm_channel(ALICE)
+
+        assert "Paris" in answer["request"]["content"]
+        assert answer["request"]["allowed_mentions"] == {"parse": []}
+        assert "message_reference" not in answer["request"]  # a DM answer is a plain message
+        typing = discord_standin.calls_to("POST", rf"/channels/{channel}/typing")
+        post = discord_standin.calls_to("POST", rf"/channels/{channel}/messages")[0]
+        assert typing and typing[0].seq < post.seq, "typing is shown while the planner works"
+
+        # The core saw the DM as discord:{user} with the message id as dedupe key.
+        record = await bot.runner.sessions.store.get_inbound(message_id=inbound_message_id(int(answer["inbound"]["id"])))
+        assert record is not None and record.user_id == f"discord:{ALICE}" and record.status == "answered"
+
+        # Intents: exactly DMs, DM reactions, and server messages/reactions for mentions; nothing privileged.
+        session = discord_standin.sessions[0]
+        assert session.intents == GUILDS | GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS | DIRECT_MESSAGES | DIRECT_MESSAGE_REACTIONS
+        assert not session.intents & MESSAGE_CONTENT
+        # Heartbeats are sent and acknowledged (the stand-in uses a 1 s interval).
+        await discord_standin.wait_until(lambda: session.heartbeats >= 1, what="a heartbeat")
+        # Start-up: the token reached REST as "Bot <token>", commands were synced.
+        assert all(c.authorization == f"Bot {TOKEN}" for c in discord_standin.calls_to("GET", r"/users/@me"))
+        synced = discord_standin.calls_to("PUT", r"/applications/\d+/commands")
+        assert {c["name"] for c in synced[0].body} == {"newtrip", "endtrip"}
+        assert all(1 in c["contexts"] for c in synced[0].body), "the commands work in the bot's DMs"
+
+
+async def test_own_and_other_bots_messages_are_ignored(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        await dm_answer(discord_standin, ALICE, "Plan a trip to Rome")
+        # The stand-in echoes our answer back as MESSAGE_CREATE, as Discord does: 2 messages seen.
+        await handled(discord_standin, bot, "message", 2)
+        other = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=OTHER_BOT, content="Rome please", bot_author=True
+        )
+        await handled(discord_standin, bot, "message", 3)
+
+        assert len(discord_standin.sent_messages()) == 1
+        echo_id = discord_standin.created_ids[discord_standin.calls_to("POST", r"/channels/\d+/messages")[0].seq]
+        store = bot.runner.sessions.store
+        assert await store.get_inbound(message_id=inbound_message_id(echo_id)) is None
+        assert await store.get_inbound(message_id=inbound_message_id(int(other["id"]))) is None
+
+
+async def test_replayed_message_gets_exactly_one_answer_even_after_restart(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        first = await dm_answer(discord_standin, ALICE, "Plan a trip to Tokyo")
+        replay_id = int(first["inbound"]["id"])
+        await discord_standin.send_dm(ALICE, "Plan a trip to Tokyo", message_id=replay_id)  # a resume replays it
+        await handled(discord_standin, bot, "message", 3)  # first, our echo, the replay
+        assert len(discord_standin.sent_messages()) == 1
+
+    async with running_bot(discord_standin, settings) as bot:  # a new process on the same database
+        await discord_standin.send_dm(ALICE, "Plan a trip to Tokyo", message_id=replay_id)
+        await handled(discord_standin, bot, "message", 1)
+        assert len(discord_standin.sent_messages()) == 1
+
+
+async def test_conversation_keeps_context_across_restart_and_thumbs_up_closes_it(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        first = await dm_answer(discord_standin, ALICE, "I want to go to Lisbon")
+        assert "Lisbon" in first["request"]["content"]
+        record = await bot.runner.sessions.current_conversation(f"discord:{ALICE}")
+        assert record is not None
+        conversation = record.conversation_id
+
+    async with running_bot(discord_standin, settings) as bot:  # restart: new runner and client, same DB
+        second = await dm_answer(discord_standin, ALICE, "in June for 5 days")
+        assert "Lisbon" in second["request"]["content"] and "June" in second["request"]["content"]
+        current = await bot.runner.sessions.current_conversation(f"discord:{ALICE}")
+        assert current is not None and current.conversation_id == conversation
+
+        # 👍 (with a skin tone) on the answer sent before the restart: not in this client's cache.
+        channel = discord_standin.dm_channel(ALICE)
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=first["message_id"], emoji="👍🏽")
+        await discord_standin.wait_until(lambda: SATISFIED_REPLY in contents(discord_standin, channel), what="the confirmation")
+        assert await bot.runner.sessions.current_conversation(f"discord:{ALICE}") is None
+
+        # /newtrip then starts over: the next answer knows nothing of Lisbon.
+        interaction = await discord_standin.invoke_command("newtrip", user_id=ALICE)
+        await discord_standin.wait_until(lambda: discord_standin.interaction_calls(interaction), what="the /newtrip answer")
+        third = await dm_answer(discord_standin, ALICE, "for 3 days")
+        assert "Lisbon" not in third["request"]["content"]
+
+
+# -- servers ----------------------------------------------------------------------------------------
+
+
+async def test_server_mentions_are_answered_as_replies_per_person(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        alice_msg = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="I want to go to Paris"
+        )
+        await discord_standin.wait_until(lambda: contents(discord_standin, CHANNEL), what="Alice's answer")
+        reply = discord_standin.sent_messages(CHANNEL)[0]
+        assert reply["message_reference"]["message_id"] == int(alice_msg["id"])
+        assert reply["allowed_mentions"] == {"parse": [], "replied_user": False}
+        assert "Paris" in reply["content"]
+        record = await bot.runner.sessions.store.get_inbound(message_id=inbound_message_id(int(alice_msg["id"])))
+        alice = session_user_id(user_id=ALICE, guild_id=GUILD, channel_id=CHANNEL)
+        assert record is not None and record.user_id == alice
+        assert "<@" not in record.text, "the bot's own mention is not part of the question"
+
+        # Bob in the same channel has his own conversation: no Paris for him.
+        await discord_standin.send_server_message(guild_id=GUILD, channel_id=CHANNEL, user_id=BOB, content="in May please")
+        await discord_standin.wait_until(lambda: len(contents(discord_standin, CHANNEL)) >= 2, what="Bob's answer")
+        assert "Paris" not in contents(discord_standin, CHANNEL)[1]
+
+        # A server message that does not mention the bot is not for it.
+        seen = bot.client.handled["message"]
+        await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="chatting with friends", mention_bot=False
+        )
+        await handled(discord_standin, bot, "message", seen + 1)
+        assert len(contents(discord_standin, CHANNEL)) == 2
+
+
+async def test_dm_only_mode_ignores_servers(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    async with running_bot(discord_standin, settings, server_mentions=False) as _bot:
+        session = discord_standin.sessions[0]
+        assert not session.intents & (GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS)
+        sent = await discord_standin.send_server_message(guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="Paris?")
+        # Like Discord, the stand-in does not deliver server messages without the intent.
+        assert ("MESSAGE_CREATE", sent) in discord_standin.filtered
+        await dm_answer(discord_standin, ALICE, "Paris?")
+        assert contents(discord_standin, CHANNEL) == []
+
+
+# -- long answers -----------------------------------------------------------------------------------
+
+
+async def test_long_answer_is_split_without_breaking_code_blocks(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings, agent=long_answer_agent()) as bot:
+        channel = discord_standin.dm_channel(ALICE)
+        await discord_standin.send_dm(ALICE, "LONG plan please")
+        # The answer is complete when the core has it and every piece is posted.
+        await discord_standin.wait_until(lambda: len(contents(discord_standin, channel)) >= 3, what="the pieces")
+        await handled(discord_standin, bot, "message", 1)
+        pieces = contents(discord_standin, channel)
+
+        assert all(len(p) <= 2000 for p in pieces)
+        assert all(p.count("```") % 2 == 0 for p in pieces), "each piece renders its code on its own"
+        assert sum("```python" in p for p in pieces) >= 2, "a code block split in two is reopened with its language"
+        assert all(call.status == 200 for call in discord_standin.calls_to("POST", rf"/channels/{channel}/messages"))
+        text = "\n".join(pieces)
+        for i in (0, 29, 59):
+            assert f"budget[{i}] = {i * 37} + extras  # day {i} estimate" in text
+        assert "Day 5:" in text and "Tip 19:" in text
+
+        # Every piece is remembered as an answer: a 👍 on the last one closes the trip.
+        calls = discord_standin.calls_to("POST", rf"/channels/{channel}/messages")
+        refs = [answer_ref(channel, discord_standin.created_ids[c.seq]) for c in calls]
+        store = bot.runner.sessions.store
+        assert all([await store.conversation_for_message(message_ref=r) for r in refs])
+        await discord_standin.add_reaction(
+            user_id=ALICE, channel_id=channel, message_id=discord_standin.created_ids[calls[-1].seq], emoji="👍"
+        )
+        await discord_standin.wait_until(lambda: SATISFIED_REPLY in contents(discord_standin, channel), what="closing")
+
+
+# -- reactions --------------------------------------------------------------------------------------
+
+
+async def test_reactions_only_count_from_the_owner_on_current_answers(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        channel = discord_standin.dm_channel(ALICE)
+        alice = f"discord:{ALICE}"
+        first = await dm_answer(discord_standin, ALICE, "Plan a trip to Berlin")
+        sessions = bot.runner.sessions
+
+        # Someone else's 👍 on Alice's answer (e.g. in a shared server they cannot, but ids can be forged).
+        await discord_standin.add_reaction(user_id=BOB, channel_id=channel, message_id=first["message_id"], emoji="👍")
+        # 👍 on a message that is not one of our answers (Alice's own message).
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=first["inbound"]["id"], emoji="👍")
+        # Another emoji on the answer.
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=first["message_id"], emoji="🎉")
+        await handled(discord_standin, bot, "reaction", 3)
+        assert len(contents(discord_standin, channel)) == 1
+        assert await sessions.current_conversation(alice) is not None
+
+        # 👎 records "unsatisfied", keeps the trip open and invites a change.
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=first["message_id"], emoji="👎")
+        await discord_standin.wait_until(lambda: UNSATISFIED_REPLY in contents(discord_standin, channel), what="👎 reply")
+        current = await sessions.current_conversation(alice)
+        assert current is not None and current.feedback == "unsatisfied"
+
+        # /newtrip, then a 👍 on the old conversation's answer does nothing.
+        interaction = await discord_standin.invoke_command("newtrip", user_id=ALICE)
+        await discord_standin.wait_until(lambda: discord_standin.interaction_calls(interaction), what="/newtrip")
+        new_current = await sessions.current_conversation(alice)
+        assert new_current is not None and new_current.conversation_id != current.conversation_id
+        seen = bot.client.handled["reaction"]
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=first["message_id"], emoji="👍")
+        await handled(discord_standin, bot, "reaction", seen + 1)
+        assert SATISFIED_REPLY not in contents(discord_standin, channel)
+        assert await sessions.current_conversation(alice) is not None
+
+
+async def test_server_reactions_use_the_reactors_own_session(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        await discord_standin.send_server_message(guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="Go to Oslo")
+        await discord_standin.wait_until(lambda: contents(discord_standin, CHANNEL), what="the answer")
+        answer_id = discord_standin.created_ids[discord_standin.calls_to("POST", rf"/channels/{CHANNEL}/messages")[0].seq]
+
+        await discord_standin.add_reaction(user_id=BOB, channel_id=CHANNEL, message_id=answer_id, emoji="👍", guild_id=GUILD)
+        await handled(discord_standin, bot, "reaction", 1)
+        assert len(contents(discord_standin, CHANNEL)) == 1
+
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=CHANNEL, message_id=answer_id, emoji="👍🏿", guild_id=GUILD)
+        await discord_standin.wait_until(lambda: SATISFIED_REPLY in contents(discord_standin, CHANNEL), what="closing")
+        confirmation = discord_standin.sent_messages(CHANNEL)[-1]
+        assert confirmation["message_reference"]["message_id"] == answer_id
+        assert confirmation["allowed_mentions"]["parse"] == []
+        alice = session_user_id(user_id=ALICE, guild_id=GUILD, channel_id=CHANNEL)
+        assert await bot.runner.sessions.current_conversation(alice) is None
+
+
+# -- slash commands ---------------------------------------------------------------------------------
+
+
+async def test_slash_commands_answer_at_once(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        await dm_answer(discord_standin, ALICE, "Plan a trip to Madrid")
+        sessions = bot.runner.sessions
+        before = await sessions.current_conversation(f"discord:{ALICE}")
+
+        async def command(name: str, **where: int) -> dict:
+            interaction = await discord_standin.invoke_command(name, user_id=ALICE, **where)
+            calls = await discord_standin.wait_until(lambda: discord_standin.interaction_calls(interaction), what=f"/{name}")
+            assert calls[0].path.endswith("/callback") and calls[0].status == 200
+            return calls[0].body
+
+        new = await command("newtrip")
+        assert new["type"] == 4 and new["data"]["content"] == NEW_TRIP_REPLY
+        assert new["data"]["allowed_mentions"] == {"parse": []}
+        after = await sessions.current_conversation(f"discord:{ALICE}")
+        assert before is not None and after is not None and after.conversation_id != before.conversation_id
+
+        ended = await command("endtrip")
+        assert ended["data"]["content"] == END_TRIP_REPLY
+        assert await sessions.current_conversation(f"discord:{ALICE}") is None
+        again = await command("endtrip")
+        assert again["data"]["content"] == NO_TRIP_REPLY
+
+        # In a server the confirmation is ephemeral and the command acts on that channel's conversation.
+        in_server = await command("newtrip", guild_id=GUILD, channel_id=CHANNEL)
+        assert in_server["data"]["flags"] & 64
+        server_user = session_user_id(user_id=ALICE, guild_id=GUILD, channel_id=CHANNEL)
+        assert await sessions.current_conversation(server_user) is not None
+
+
+async def test_slow_slash_command_is_deferred_then_followed_up(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings, answer_within_s=0) as _bot:
+        interaction = await discord_standin.invoke_command("newtrip", user_id=ALICE)
+        calls = await discord_standin.wait_until(
+            lambda: len(discord_standin.interaction_calls(interaction)) >= 2 and discord_standin.interaction_calls(interaction),
+            what="defer and follow-up",
+        )
+        defer, follow_up = calls[0], calls[1]
+        assert defer.path.endswith("/callback") and defer.body["type"] == 5
+        assert follow_up.method == "POST" and follow_up.path.startswith("/webhooks/")
+        assert follow_up.body["content"] == NEW_TRIP_REPLY
+        assert defer.done_seq is not None and defer.done_seq < follow_up.seq
+
+
+# -- robustness and scale ---------------------------------------------------------------------------
+
+
+async def test_rate_limited_answer_is_delayed_not_lost(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    discord_standin.rate_limit("POST", r"/channels/\d+/messages", times=2, retry_after=0.2)
+    async with running_bot(discord_standin, settings):
+        answer = await dm_answer(discord_standin, ALICE, "Plan a trip to Vienna")
+        calls = discord_standin.calls_to("POST", rf"/channels/{discord_standin.dm_channel(ALICE)}/messages")
+        assert [c.status for c in calls] == [429, 429, 200]
+        assert calls[0].body["content"] == calls[2].body["content"] == answer["request"]["content"]
+
+
+@pytest.mark.parametrize("shard_count", [2, None], ids=["fixed", "auto"])
+async def test_sharded_client_connects_and_answers(settings: Settings, shard_count: int | None) -> None:
+    async with (
+        DiscordStandIn(token=TOKEN, recommended_shards=2) as standin,
+        running_bot(standin, settings, sharded=True, shard_count=shard_count) as bot,
+    ):
+        await standin.wait_ready(shards=2)
+        assert sorted(s.shard for s in standin.sessions if s.identified) == [(0, 2), (1, 2)]
+        assert bot.client.shard_count == 2
+        assert bool(standin.calls_to("GET", r"/gateway/bot")) == (shard_count is None)
+
+        await dm_answer(standin, ALICE, "Plan a trip to Prague")  # DMs arrive on shard 0
+        odd_guild = GUILD + (1 << 22)  # lands on shard 1
+        await standin.send_server_message(guild_id=odd_guild, channel_id=CHANNEL, user_id=BOB, content="Prague too")
+        await standin.wait_until(lambda: contents(standin, CHANNEL), what="the answer via shard 1")
+        assert "Prague" in contents(standin, CHANNEL)[0]
+
+
+async def test_shard_ids_pick_this_processs_shards(settings: Settings) -> None:
+    async with (
+        DiscordStandIn(token=TOKEN) as standin,
+        running_bot(standin, settings, sharded=True, shard_count=3, shard_ids=(1,)) as bot,
+    ):
+        assert [s.shard for s in standin.sessions if s.identified] == [(1, 3)]
+        assert isinstance(bot.client, ShardedPlannerClient) and bot.client.shard_ids == [1]
+
+
+async def test_stop_waits_for_answers_in_flight(
+    discord_standin: DiscordStandIn, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bots.discord_bot")
+    gate = discord_standin.hold("POST", r"/channels/\d+/messages")
+    async with running_bot(discord_standin, settings) as bot:
+        await discord_standin.send_dm(ALICE, "Plan a trip to Athens")
+        await discord_standin.wait_until(lambda: discord_standin.calls_to("POST", r"/channels/\d+/messages"), what="the answer")
+        bot.stop.set()
+        await discord_standin.wait_until(
+            lambda: any("answers in flight" in r.getMessage() and "Waiting" in r.getMessage() for r in caplog.records),
+            what="the drain to start",
+        )
+        session = discord_standin.sessions[0]
+        assert session.open, "the gateway stays open while an answer is in flight"
+        gate.set()
+        assert await bot.shutdown() == 0
+        post = discord_standin.calls_to("POST", r"/channels/\d+/messages")[0]
+        assert post.status == 200
+        await discord_standin.wait_until(lambda: session.closed_seq is not None, what="the gateway to close")
+        assert post.done_seq is not None and session.closed_seq is not None and post.done_seq < session.closed_seq
+
+
+async def test_a_forced_stop_does_not_wait(
+    discord_standin: DiscordStandIn, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bots.discord_bot")
+    discord_standin.hold("POST", r"/channels/\d+/messages")  # never released: the answer cannot finish
+    async with running_bot(discord_standin, settings, shutdown_timeout_s=600) as bot:
+        await discord_standin.send_dm(ALICE, "Plan a trip to Athens")
+        await discord_standin.wait_until(lambda: discord_standin.calls_to("POST", r"/channels/\d+/messages"), what="the answer")
+        bot.stop.set()
+        await discord_standin.wait_until(
+            lambda: any("Waiting for" in r.getMessage() for r in caplog.records), what="the drain to start"
+        )
+        bot.force.set()  # a second SIGTERM
+        assert await bot.shutdown() == 0
+        assert any("Closing with 1 answers still in flight" in r.getMessage() for r in caplog.records)
+        assert discord_standin.calls_to("POST", r"/channels/\d+/messages")[0].status is None
+
+
+async def test_rejected_token_is_a_configuration_error(settings: Settings) -> None:
+    async with DiscordStandIn(token=TOKEN) as standin:
+        with pytest.raises(ConfigError, match="DISCORD_TOKEN was rejected"):
+            async with running_bot(standin, settings, token="b3RoZXI.dG9rZW4.Zm9yc29tZW9uZWVsc2U"):
+                pass
+        assert standin.calls_to("GET", r"/users/@me")[0].status == 401
+        assert not standin.sessions, "no gateway connection with a rejected token"
