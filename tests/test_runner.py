@@ -249,19 +249,76 @@ async def test_thumbs_up_on_an_answer_ends_the_conversation(runner: TripPlannerR
     assert (await runner.sessions.current_conversation("u")).conversation_id == nxt.conversation_id  # type: ignore[union-attr]
 
 
-async def test_answer_pending_recovers_a_message_left_unanswered(sqlite_url: str) -> None:
+async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url: str) -> None:
     r = await _runner(sqlite_url)
+    delivered: list[tuple[str, str, dict | None]] = []
+
+    async def deliver(record, reply) -> None:  # type: ignore[no-untyped-def]
+        delivered.append((record.message_id, reply.text, record.reply_to))
+
     try:
-        assert await r.sessions.store.claim_inbound(message_id="m-left", user_id="u", text="Trip to Rome")
-        reply = await r.answer_pending("m-left")
-        assert reply is not None and reply.status == "answered" and "Rome" in reply.text
-        assert await r.answer_pending("m-left") is None
-        async with r.sessions.engine.connect() as conn:
-            status = (await conn.execute(select(inbound.c.status).where(inbound.c.message_id == "m-left"))).scalar_one()
-        assert status == "answered"
+        # Persisted but never answered (the process died before the model ran).
+        assert await r.sessions.store.claim_inbound(
+            message_id="m-left", user_id="u", text="Trip to Rome", reply_to={"channel": "D1"}
+        )
+        # Answered but never posted (the process died before the platform call).
+        answered = await r.ask("u2", "Trip to Lisbon", message_id="m-unposted")
+        # Answered and posted: never touched again.
+        await r.ask("u3", "Trip to Tokyo", message_id="m-done")
+        await r.mark_delivered("m-done")
+
+        assert await r.recover_undelivered(deliver, older_than_s=60) == 0  # too recent: may be in flight
+        assert await r.recover_undelivered(deliver, older_than_s=0) == 2
+        by_id = {m: (text, reply_to) for m, text, reply_to in delivered}
+        assert set(by_id) == {"m-left", "m-unposted"}
+        assert "Rome" in by_id["m-left"][0] and by_id["m-left"][1] == {"channel": "D1"}
+        assert by_id["m-unposted"][0] == answered.text
+        assert await r.sessions.get_query_count("u") == 1
+        assert await r.recover_undelivered(deliver, older_than_s=0) == 0  # delivered once only
+        assert len(delivered) == 2
     finally:
         await r.close()
 
+
+async def test_a_failed_delivery_is_tried_again_later(sqlite_url: str) -> None:
+    r = await _runner(sqlite_url)
+    attempts = 0
+
+    async def flaky_deliver(record, reply) -> None:  # type: ignore[no-untyped-def]
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("platform down")
+
+    try:
+        await r.ask("u", "Trip to Rome", message_id="m1")
+        assert await r.recover_undelivered(flaky_deliver, older_than_s=0) == 0
+        assert await r.recover_undelivered(flaky_deliver, older_than_s=0) == 1
+        assert attempts == 2
+        assert await r.recover_undelivered(flaky_deliver, older_than_s=0) == 0
+    finally:
+        await r.close()
+
+
+async def test_recovery_and_a_live_turn_never_both_answer(sqlite_url: str) -> None:
+    """A sweep racing the worker that holds a message: one answer, one delivery by the sweep only if
+    the sweep answered it."""
+    r = await _runner(sqlite_url)
+    delivered: list[str] = []
+
+    async def deliver(record, reply) -> None:  # type: ignore[no-untyped-def]
+        delivered.append(reply.text)
+
+    try:
+        live, swept = await asyncio.gather(
+            r.ask("u", "Trip to Rome", message_id="race"), r.recover_undelivered(deliver, older_than_s=0)
+        )
+        answers = [live.text] if live.status == "answered" else []
+        answers += delivered
+        assert len(answers) == 1 and "Rome" in answers[0]
+        assert await r.sessions.get_query_count("u") == 1
+    finally:
+        await r.close()
 
 async def test_dedupe_records_are_kept_past_the_retry_window_then_pruned(runner: TripPlannerRunner) -> None:
     from sqlalchemy import update

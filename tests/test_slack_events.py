@@ -449,3 +449,34 @@ async def test_long_answers_are_split_and_every_part_counts_for_reactions(settin
     finally:
         await bot.bot.stop()
         await echo_runner.close()
+
+
+# -- recovery ---------------------------------------------------------------------------------------
+
+
+async def test_an_answer_slack_would_not_take_is_posted_once_by_the_recovery_sweep(
+    bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner
+) -> None:
+    slack.fail_next("chat.postMessage", status=500, retry_after=None, times=50)
+    slack.fail_next("chat.update", status=500, retry_after=None, times=50)
+    status, _ = await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
+    assert status == 200
+    await wait_until(lambda: bot.bot.in_flight == 0 and len(slack.calls_to("chat.postMessage", ok_only=False)) > 0,
+                     what="the failed attempt to finish")
+    assert slack.bot_messages(DM) == []
+    slack._failures.clear()
+
+    assert await runner.recover_undelivered(bot.bot.redeliver, older_than_s=0) == 1
+    [answer] = slack.bot_messages(DM)
+    assert "Lisbon" in answer["text"]
+    assert await runner.recover_undelivered(bot.bot.redeliver, older_than_s=0) == 0
+    assert len(slack.bot_messages(DM)) == 1
+    # The recovered answer is remembered like any other: a 👍 on it closes the conversation.
+    await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
+    await wait_until(lambda: any(m["text"] == SATISFIED_REPLY for m in slack.bot_messages(DM)), what="the 👍 reply")
+
+
+async def test_a_delivered_answer_is_never_swept_again(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+    await bot.dm(LISBON)
+    assert await runner.recover_undelivered(bot.bot.redeliver, older_than_s=0) == 0
+    assert len([m for m in slack.bot_messages(DM) if m["text"] != PLACEHOLDER]) == 1

@@ -37,12 +37,13 @@ from bots.slack.config import EVENTS_PATH, SlackConfig
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, session_user_id, team_of, thread_key
 from trip_planner.config import ConfigError
-from trip_planner.core.messages import APOLOGY, Reaction
+from trip_planner.core.messages import APOLOGY, Reaction, Reply
 from trip_planner.core.runner import (
     SATISFIED_REPLY,
     UNSATISFIED_REPLY,
     TripPlannerRunner,
 )
+from trip_planner.core.store import InboundRecord
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,14 @@ class SlackBot:
         config: SlackConfig,
         *,
         drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S,
+        recovery_every_s: float = 60.0,
+        recovery_after_s: float = 300.0,
     ) -> None:
         self.runner = runner
+        # Answers not posted within `recovery_after_s` (a crash, Slack down) are posted by a sweep.
+        self.recovery_every_s = recovery_every_s
+        self.recovery_after_s = recovery_after_s
+        self._recovery: asyncio.Task[None] | None = None
         self.config = config
         self.drain_timeout_s = drain_timeout_s
         self.client = build_client(config)
@@ -149,6 +156,10 @@ class SlackBot:
     async def start(self) -> None:
         """Verify the token, then take events: Socket Mode with an app token, else HTTP."""
         await self.verify()
+        self._recovery = asyncio.create_task(
+            self.runner.run_recovery(self.redeliver, every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
+            name="slack-recovery",
+        )
         if self.config.socket_mode:
             self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
             await self._socket.connect_async()
@@ -166,6 +177,9 @@ class SlackBot:
     async def stop(self) -> None:
         """Stop taking events, let answers in flight finish (bounded), then close the connections."""
         self._accepting = False
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
         if self._socket is not None:
             await self._socket.close_async()
         if self._site is not None:
@@ -335,18 +349,40 @@ class SlackBot:
                 await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
             return
         posted = await self._deliver(channel, thread_ts, reply.text, placeholder)
-        if reply.conversation_id is None:
+        if posted:
+            # Unmarked, the core's recovery sweep posts the answer later (e.g. Slack was down).
+            await self.runner.mark_delivered(key)
+        await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
+
+    async def _remember(
+        self, team: str, channel: str, user: str, thread_ts: str | None, conversation_id: str | None, posted: list[str]
+    ) -> None:
+        """Store which messages carry the answer (for reactions) and that the bot is in the thread."""
+        if conversation_id is None or not posted:
             return
+        user_id = session_user_id(team, channel, user)
         for answer_ts in posted:
             await self.runner.remember_answer(
-                user_id=user_id, conversation_id=reply.conversation_id, message_ref=message_key(team, channel, answer_ts)
+                user_id=user_id, conversation_id=conversation_id, message_ref=message_key(team, channel, answer_ts)
             )
         if thread_ts is not None and not channel.startswith("D"):
             await self.runner.remember_answer(
-                user_id=user_id,
-                conversation_id=reply.conversation_id,
-                message_ref=thread_key(team, channel, thread_ts, user),
+                user_id=user_id, conversation_id=conversation_id, message_ref=thread_key(team, channel, thread_ts, user)
             )
+
+    async def redeliver(self, record: InboundRecord, reply: Reply) -> None:
+        """Post an answer the core recovered (the process died, or Slack failed, before it was posted)."""
+        where = record.reply_to or {}
+        channel, team = where.get("channel"), where.get("team")
+        user = record.user_id.rsplit(":", 1)[-1]
+        if not channel or not team:
+            log.warning("Message %s has no stored Slack destination; its answer cannot be posted", record.message_id)
+            return
+        thread_ts = where.get("thread_ts")
+        posted = await self._deliver(channel, thread_ts, reply.text, None)
+        if not posted:
+            raise RuntimeError(f"Slack did not take the answer to {record.message_id}")
+        await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
 
     async def _restart(self, team: str, channel: str, user: str, thread_ts: str | None) -> None:
         await self.runner.new_conversation(session_user_id(team, channel, user))

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from google.adk.agents import BaseAgent
@@ -41,6 +42,8 @@ from trip_planner.core.tracing import Tracer, build_tracer
 from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
+
+Deliver = Callable[[InboundRecord, Reply], Awaitable[None]]
 
 # Dedupe must outlive the platforms' retry windows (Slack retries for about 5 minutes); a week also
 # leaves the inbound log long enough to investigate a complaint.
@@ -149,12 +152,54 @@ class TripPlannerRunner:
         finally:
             ticket.release()
 
-    async def answer_pending(self, message_id: str) -> Reply | None:
-        """Answer a message that was persisted but never answered (the process died mid-turn)."""
-        record = await self.sessions.store.get_inbound(message_id=message_id)
-        if record is None or record.status != "received":
-            return None
-        return await self._answer(record.user_id, record.text, message_id)
+    async def mark_delivered(self, message_id: str) -> None:
+        """Adapters call this once the answer to `message_id` is posted; until then a recovery sweep
+        considers the message undelivered."""
+        await self.sessions.store.mark_delivered(message_id=message_id)
+
+    async def recover_undelivered(self, deliver: Deliver, *, older_than_s: float = 300.0, limit: int = 50) -> int:
+        """Answer and deliver messages a crashed or failed worker left behind.
+
+        A message persisted but never answered is answered now; one answered but never posted is
+        posted from its stored answer. `deliver(record, reply)` posts using the `reply_to` the adapter
+        stored; if it raises, the message is tried again after `older_than_s`. Safe to run in every
+        worker: each message is leased to one, and answering re-checks the message under the
+        conversation lock. Returns how many messages were delivered.
+        """
+        delivered = 0
+        store = self.sessions.store
+        for record in await store.undelivered_inbound(older_than_s=older_than_s, limit=limit):
+            if not await store.lease_for_recovery(message_id=record.message_id, older_than_s=older_than_s):
+                continue
+            if record.status == "received":
+                log.info("Answering message %s left unanswered by an earlier run", record.message_id)
+                reply = await self._answer(record.user_id, record.text, record.message_id)
+                if reply.duplicate:
+                    continue  # answered meanwhile by the worker that holds it; that one posts it
+            else:
+                log.info("Delivering the stored answer to message %s", record.message_id)
+                reply = Reply(
+                    text=record.answer or "",
+                    status="failed" if record.status == "failed" else "answered",
+                    conversation_id=record.conversation_id,
+                )
+            try:
+                await deliver(record, reply)
+            except Exception:
+                log.exception("Could not deliver the answer to message %s; will try again", record.message_id)
+                continue
+            await self.mark_delivered(record.message_id)
+            delivered += 1
+        return delivered
+
+    async def run_recovery(self, deliver: Deliver, *, every_s: float = 60.0, older_than_s: float = 300.0) -> None:
+        """Sweep for undelivered messages until cancelled; adapters run it as a background task."""
+        while True:
+            try:
+                await self.recover_undelivered(deliver, older_than_s=older_than_s)
+            except Exception:
+                log.exception("Recovery sweep failed; trying again in %.0fs", every_s)
+            await asyncio.sleep(every_s)
 
     async def _answer(self, user_id: str, text: str, message_id: str, ticket: Ticket | None = None) -> Reply:
         clean = clean_text(text)
@@ -166,6 +211,10 @@ class TripPlannerRunner:
         if rejection is not None:
             return await self._finish(message_id, Reply(text=rejection, status="rejected"))
         async with self.locks.hold(user_id, ticket):
+            # Under the lock, so a recovery sweep and the live worker never both answer it.
+            seen = await self.sessions.store.get_inbound(message_id=message_id)
+            if seen is not None and seen.status != "received":
+                return Reply(text=seen.answer or "", status="duplicate", conversation_id=seen.conversation_id)
             record = await self.sessions.conversation_for_turn(user_id)
             conversation_id = record.conversation_id
             status: ReplyStatus = "answered"

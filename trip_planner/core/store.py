@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    func,
     insert,
     select,
     text,
@@ -90,7 +91,9 @@ inbound = Table(
     Column("reply_to", Text),  # the adapter's JSON note of where to answer, for recovery
     Column("received_at", Float, nullable=False),
     Column("answered_at", Float),
-    Index("ix_tp_inbound_status", "status", "received_at"),
+    Column("delivered_at", Float),  # the adapter posted the answer
+    Column("attempt_at", Float),  # a recovery sweep's lease on this message
+    Index("ix_tp_inbound_undelivered", "delivered_at", "received_at"),
 )
 
 message_refs = Table(
@@ -139,6 +142,8 @@ class InboundRecord:
     conversation_id: str | None
     reply_to: dict[str, Any] | None
     received_at: float
+    answered_at: float | None = None
+    delivered_at: float | None = None
 
 
 def _conversation(row: Any) -> ConversationRecord:
@@ -156,6 +161,8 @@ def _inbound(row: Any) -> InboundRecord:
         conversation_id=m["conversation_id"],
         reply_to=json.loads(m["reply_to"]) if m["reply_to"] else None,
         received_at=m["received_at"],
+        answered_at=m["answered_at"],
+        delivered_at=m["delivered_at"],
     )
 
 
@@ -357,6 +364,47 @@ class ConversationStore:
                 )
             ).all()
         return [_inbound(r) for r in rows]
+
+    @staticmethod
+    def _last_touched() -> Any:
+        return func.coalesce(inbound.c.attempt_at, inbound.c.answered_at, inbound.c.received_at)
+
+    async def undelivered_inbound(self, *, older_than_s: float, limit: int = 50) -> list[InboundRecord]:
+        """Messages whose answer never reached the platform (unanswered, or answered but not posted),
+        untouched for `older_than_s`; oldest first."""
+        cutoff = time.time() - older_than_s
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(inbound)
+                    .where(inbound.c.delivered_at.is_(None), self._last_touched() <= cutoff)
+                    .order_by(inbound.c.received_at)
+                    .limit(limit)
+                )
+            ).all()
+        return [_inbound(r) for r in rows]
+
+    async def lease_for_recovery(self, *, message_id: str, older_than_s: float) -> bool:
+        """Take one undelivered message for a recovery attempt; False when another worker took it
+        (or it was delivered) since it was listed. A crashed attempt frees it after `older_than_s`."""
+        now = time.time()
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(inbound)
+                .where(
+                    inbound.c.message_id == message_id,
+                    inbound.c.delivered_at.is_(None),
+                    self._last_touched() <= now - older_than_s,
+                )
+                .values(attempt_at=now)
+            )
+        return result.rowcount == 1
+
+    async def mark_delivered(self, *, message_id: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(inbound).where(inbound.c.message_id == message_id).values(delivered_at=time.time())
+            )
 
     async def prune_inbound(self, *, older_than_s: float) -> int:
         """Forget finished messages past the retention (it must exceed the platforms' retry window)."""
