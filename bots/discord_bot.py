@@ -41,6 +41,7 @@ from trip_planner.core.runner import (
     UNSATISFIED_REPLY,
     TripPlannerRunner,
 )
+from trip_planner.core.store import InboundRecord
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +328,10 @@ class _PlannerMixin:
         self.answer_within_s = answer_within_s
         self.identify_interval_s = identify_interval_s
         self._inflight: set[asyncio.Task[Any]] = set()
+        # Answers not sent within `recovery_after_s` (a crash, Discord down) are sent by a sweep.
+        self.recovery_every_s = 60.0
+        self.recovery_after_s = 300.0
+        self._recovery: asyncio.Task[None] | None = None
         # Events fully handled (answered or skipped), by kind: for health checks, logs and tests.
         self.handled: Counter[str] = Counter()
         self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
@@ -335,7 +340,11 @@ class _PlannerMixin:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        """Runs at the end of login: sync the slash commands so Discord shows the current ones."""
+        """Runs at the end of login: start the recovery sweep, sync the slash commands."""
+        self._recovery = asyncio.create_task(
+            self.runner.run_recovery(self.redeliver, every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
+            name="discord-recovery",
+        )
         if not self.sync_commands_on_setup:
             return
         try:
@@ -349,6 +358,12 @@ class _PlannerMixin:
         """Discord allows one IDENTIFY per 5 s per bucket; the interval is a parameter for tests."""
         if not initial and self.identify_interval_s > 0:
             await asyncio.sleep(self.identify_interval_s)
+
+    async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+        await super().close()  # type: ignore[misc]
 
     async def on_ready(self) -> None:
         user = self.user
@@ -451,23 +466,49 @@ class _PlannerMixin:
             await asyncio.sleep(8.0)
 
     async def _send_answer(self, message: discord.Message, user_id: str, reply: Reply, *, in_server: bool) -> None:
+        sent = await self._send_chunks(message.channel, message if in_server else None, user_id, reply)
+        if sent:
+            # Unmarked, the core's recovery sweep sends the answer later (e.g. Discord was down).
+            await self.runner.mark_delivered(inbound_message_id(message.id))
+
+    async def _send_chunks(
+        self,
+        channel: discord.abc.Messageable,
+        reply_to: discord.Message | discord.PartialMessage | None,
+        user_id: str,
+        reply: Reply,
+    ) -> int:
+        """Send the answer in pieces Discord accepts (the first as a reply in servers) and remember
+        each piece for reactions; returns how many pieces went out."""
+        count = 0
         for index, chunk in enumerate(split_message(reply.text)):
             try:
-                if in_server and index == 0:
-                    sent = await message.reply(chunk, mention_author=False, allowed_mentions=NO_MENTIONS)
+                if reply_to is not None and index == 0:
+                    sent = await reply_to.reply(chunk, mention_author=False, allowed_mentions=NO_MENTIONS)
                 else:
-                    sent = await message.channel.send(chunk, allowed_mentions=NO_MENTIONS)
+                    sent = await channel.send(chunk, allowed_mentions=NO_MENTIONS)
             except discord.HTTPException as err:
-                log.error("Could not send the answer to message %s (%s %s)", message.id, err.status, err.text)
-                return
+                log.error("Could not send an answer in channel %s (%s %s)", getattr(channel, "id", "?"), err.status, err.text)
+                return count
+            count += 1
             if reply.conversation_id is not None:
                 await self.runner.remember_answer(
                     user_id=user_id,
                     conversation_id=reply.conversation_id,
                     message_ref=answer_ref(sent.channel.id, sent.id),
                 )
+        return count
 
-    # -- reactions ------------------------------------------------------------------------------
+    async def redeliver(self, record: InboundRecord, reply: Reply) -> None:
+        """Send an answer the core recovered (the process died, or Discord failed, before it was sent)."""
+        where = record.reply_to or {}
+        if not where.get("channel_id"):
+            log.warning("Message %s has no stored Discord destination; its answer cannot be sent", record.message_id)
+            return
+        channel = self.get_partial_messageable(int(where["channel_id"]))  # type: ignore[attr-defined]
+        reference = channel.get_partial_message(int(where["message_id"])) if where.get("guild_id") else None
+        if not await self._send_chunks(channel, reference, record.user_id, reply):
+            raise RuntimeError(f"Discord did not take the answer to {record.message_id}")
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         """Raw, so reactions on answers sent before a restart (not in the cache) still count."""

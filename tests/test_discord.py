@@ -445,3 +445,43 @@ async def test_rejected_token_is_a_configuration_error(settings: Settings) -> No
                 pass
         assert standin.calls_to("GET", r"/users/@me")[0].status == 401
         assert not standin.sessions, "no gateway connection with a rejected token"
+
+
+async def test_an_answer_discord_refused_is_sent_once_by_the_recovery_sweep(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    channel = discord_standin.dm_channel(ALICE)
+    discord_standin.refuse("POST", rf"/channels/{channel}/messages", status=403, times=1)
+    async with running_bot(discord_standin, settings) as bot:
+        await discord_standin.send_dm(ALICE, "Plan a trip to Vienna")
+        await handled(discord_standin, bot, "message", 1)
+        assert contents(discord_standin, channel) == []
+
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 1
+        [answer] = contents(discord_standin, channel)
+        assert "Vienna" in answer
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 0
+        assert len(contents(discord_standin, channel)) == 1
+
+
+async def test_a_sent_answer_is_never_swept_again(discord_standin: DiscordStandIn, settings: Settings) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        await dm_answer(discord_standin, ALICE, "Plan a trip to Vienna")
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 0
+        assert len(contents(discord_standin, discord_standin.dm_channel(ALICE))) == 1
+
+
+async def test_a_recovered_server_answer_is_still_a_reply_to_the_mention(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    discord_standin.refuse("POST", rf"/channels/{CHANNEL}/messages", status=403, times=1)
+    async with running_bot(discord_standin, settings) as bot:
+        mention = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="I want to go to Paris"
+        )
+        await handled(discord_standin, bot, "message", 1)
+        assert contents(discord_standin, CHANNEL) == []
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 1
+        [reply] = discord_standin.sent_messages(CHANNEL)
+        assert reply["message_reference"]["message_id"] == int(mention["id"])
+        assert "Paris" in reply["content"] and reply["allowed_mentions"]["parse"] == []

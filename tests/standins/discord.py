@@ -94,6 +94,7 @@ class _Rule:
     remaining: int
     retry_after: float = 0.0
     gate: asyncio.Event | None = None
+    status: int = 429
     matched: int = 0
 
 
@@ -242,6 +243,10 @@ class DiscordStandIn:
     def rate_limit(self, method: str, path_regex: str, *, times: int = 1, retry_after: float = 0.2) -> None:
         """Answer the next `times` matching requests with a 429, as Discord does."""
         self._rules.append(_Rule(method, re.compile(path_regex), times, retry_after=retry_after))
+
+    def refuse(self, method: str, path_regex: str, *, status: int = 403, times: int = 1) -> None:
+        """Answer the next `times` matching requests with an error Discord does not ask to retry."""
+        self._rules.append(_Rule(method, re.compile(path_regex), times, status=status))
 
     def hold(self, method: str, path_regex: str, *, times: int = 1) -> asyncio.Event:
         """Keep the next matching requests waiting until the returned event is set."""
@@ -419,6 +424,8 @@ class DiscordStandIn:
                 if rule.gate is not None:
                     await rule.gate.wait()
                     break
+                if rule.status != 429:
+                    return _json({"message": "Missing Access", "code": 50001}, status=rule.status)
                 return _json(
                     {"message": "You are being rate limited.", "retry_after": rule.retry_after, "global": False},
                     status=429,
