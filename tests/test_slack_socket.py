@@ -170,3 +170,50 @@ async def test_a_refused_token_stops_start_up_with_a_clear_line(settings: Settin
     finally:
         await runner.close()
     assert slack.socket_connections == 0
+
+
+async def test_trip_planner_slack_shows_the_whole_flow(tmp_path: Path, slack: SlackStandIn) -> None:
+    """The issue's "done when", as an operator would see it: `trip-planner slack` against the stand-in,
+    a DM conversation that keeps context, a thread conversation after a mention, and 👍 closing it."""
+    from trip_planner.core.runner import SATISFIED_REPLY
+
+    channel = "C0GENERAL1"
+    env = _env(tmp_path, slack, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url)
+    process = await asyncio.create_subprocess_exec(
+        str(TRIP_PLANNER), "slack", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def say(event: dict, place: str, count: int, thread_ts: str | None = None) -> str:
+        await slack.send_envelope(slack.event_callback(event))
+
+        def done() -> bool:
+            msgs = [m for m in slack.bot_messages(place, thread_ts=thread_ts) if m["text"] != PLACEHOLDER]
+            return len(msgs) >= count
+
+        await wait_until(done, timeout=30, what=f"answer {count} in {place}")
+        return [m["text"] for m in slack.bot_messages(place, thread_ts=thread_ts) if m["text"] != PLACEHOLDER][-1]
+
+    try:
+        await slack.wait_socket(timeout=30)
+        assert "Lisbon" in await say(slack.user_message(user=ALICE, channel=DM, text=LISBON), DM, 1)
+        assert "Lisbon" in await say(slack.user_message(user=ALICE, channel=DM, text="What hotels?"), DM, 2)
+
+        mention = slack.user_message(user=ALICE, channel=channel, text=f"<@{slack.bot_user_id}> Trip to Rome in June")
+        assert "Rome" in await say(slack.app_mention(mention), channel, 1, thread_ts=mention["ts"])
+        follow = slack.user_message(user=ALICE, channel=channel, text="What would it cost?", thread_ts=mention["ts"])
+        assert "Rome" in await say(follow, channel, 2, thread_ts=mention["ts"])
+
+        answer = [m for m in slack.bot_messages(channel, thread_ts=mention["ts"]) if m["text"] != PLACEHOLDER][-1]
+        await slack.send_envelope(slack.event_callback(slack.reaction_added(user=ALICE, channel=channel, ts=answer["ts"])))
+        await wait_until(
+            lambda: any(m["text"] == SATISFIED_REPLY for m in slack.bot_messages(channel, thread_ts=mention["ts"])),
+            timeout=30, what="the 👍 confirmation in the thread",
+        )
+        process.send_signal(signal.SIGTERM)
+        _stdout, stderr = await asyncio.wait_for(process.communicate(), 40)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, stderr.decode()
