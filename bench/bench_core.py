@@ -95,7 +95,7 @@ async def _concurrent(system: BareAdk | Ours) -> tuple[float, int]:
     return (time.perf_counter() - start) * 1000, failures
 
 
-async def _measure(kind: type[BareAdk] | type[Ours], folder: Path) -> tuple[float, float, int]:
+async def _measure(kind: type[BareAdk | Ours], folder: Path) -> tuple[float, float, int]:
     system = kind(f"sqlite+aiosqlite:///{folder / (kind.__name__ + '.db')}")
     if isinstance(system, Ours):
         await system.runner.start()

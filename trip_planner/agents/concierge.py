@@ -1,17 +1,63 @@
-"""The concierge agent (first version: one agent with the planning tools)."""
+"""The concierge: the one agent the traveller talks to, with three specialists as tools.
+
+Why `AgentTool` and not `sub_agents`: with `sub_agents` ADK routes the next user turn to whichever
+agent spoke last, so "make it 5 days" after a hotel question would land on the hotel specialist. With
+`AgentTool` each specialist answers one brief and the concierge keeps every follow-up.
+
+Why an instruction provider: the trip's facts live in session state, and the model only sees the last
+few turns (ContextFilterPlugin), so the instruction carries the current facts on every model call.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import Any
+
 from google.adk.agents import LlmAgent
+from google.adk.agents.readonly_context import ReadonlyContext
 from google.adk.models import BaseLlm
+from google.adk.tools.agent_tool import AgentTool
 
-from trip_planner.agents.tools import TOOLS
+from trip_planner.agents.specialists import build_budget_specialist, build_flight_specialist, build_hotel_specialist
+from trip_planner.agents.tools import CONCIERGE_TOOLS, TRIP_KEY, read_preferences, today
 
-INSTRUCTION = """You are a friendly travel concierge. Help the traveller plan a trip: destination,
-dates, length of stay, budget and travellers. Use the tools for weather, costs and destination facts;
-every figure they return is an estimate and you must say so, never present it as a quote. Ask for what
-is missing instead of guessing. Answer in concise Markdown."""
+INSTRUCTION = """You are a friendly travel concierge. Help the traveller plan a trip: destinations,
+origin, dates or month, length of stay, travellers, budget and style. Whenever they state or change a
+fact, call update_trip_plan with just that fact. Use get_typical_weather and get_public_holidays for
+the season, and hand work to the flight_specialist, hotel_specialist and budget_specialist tools with
+the trip's facts. Check unfamiliar place names with lookup_city and offer its suggestions ("I don't
+know X; did you mean ...?"). Every figure is an estimate from a stated model: say so, never present it
+as a quote. Ask for what is missing instead of guessing. Answer in concise Markdown."""
+
+STATE_MARKER = "TRIP_STATE_JSON:"
+PREFS_MARKER = "PREFERENCES_JSON:"
+TODAY_MARKER = "TODAY:"
+
+
+def trip_context_lines(state: Any, now: dt.date | None = None) -> str:
+    """The machine-readable facts block appended to the instruction (read by every model, offline too)."""
+    trip = state.get(TRIP_KEY) or {}
+    prefs = read_preferences(state)
+    return (
+        f"{TODAY_MARKER} {(now or today()).isoformat()}\n"
+        f"{STATE_MARKER} {json.dumps(trip, sort_keys=True)}\n"
+        f"{PREFS_MARKER} {json.dumps(prefs, sort_keys=True)}"
+    )
+
+
+def concierge_instruction(context: ReadonlyContext) -> str:
+    """The instruction with the current trip and preferences from state, rebuilt on every model call."""
+    return f"{INSTRUCTION}\n\nThe trip so far (from session state):\n{trip_context_lines(context.state)}"
 
 
 def build_concierge(model: BaseLlm | str) -> LlmAgent:
-    return LlmAgent(name="concierge", model=model, instruction=INSTRUCTION, tools=list(TOOLS))
+    """The root agent the runner serves; `model` is the offline planner, a Gemini name or a LiteLlm."""
+    specialists = [build_flight_specialist(model), build_hotel_specialist(model), build_budget_specialist(model)]
+    return LlmAgent(
+        name="concierge",
+        model=model,
+        description="Travel concierge: gathers the trip's facts and coordinates the specialists.",
+        instruction=concierge_instruction,
+        tools=[*CONCIERGE_TOOLS, *(AgentTool(agent=s) for s in specialists)],
+    )

@@ -1,117 +1,514 @@
-"""The concierge's tools: plain typed functions whose docstrings the model reads.
+"""The planner's tools: plain typed functions whose docstrings the model reads.
 
-Every figure they return is an estimate from a stated model and says so; none is a quote.
+Why plain functions: ADK turns each signature and docstring into a function declaration, so the same
+tools serve the offline planner and Gemini, and every call shows up as a tool event in the session and
+in traces. Every figure they return is an estimate from a stated model (`estimates.py`) and says so.
+
+The trip's facts live in session state under `trip` (so they survive restarts and the bounded model
+context); preferences that outlive one conversation live in ADK `user:` state.
 """
 
 from __future__ import annotations
 
-import calendar
+import datetime as dt
+import logging
 import math
+from typing import Any
 
+from google.adk.tools import ToolContext
+
+from trip_planner.agents import estimates as est
 from trip_planner.agents.destinations import DESTINATIONS, Destination
+from trip_planner.agents.places import Place, biggest_cities, resolve_country, resolve_place, suggest_places
 
-MONTHS = [calendar.month_name[i] for i in range(1, 13)]
-_BASE_DAILY_USD = 100.0
+log = logging.getLogger(__name__)
+
+MONTHS = est.MONTHS
+TRIP_KEY = "trip"
+PREF_HOME_AIRPORT = "user:home_airport"
+PREF_CURRENCY = "user:currency"
+PREF_TRAVEL_STYLE = "user:travel_style"
+PREFERENCE_KEYS = {"home_airport": PREF_HOME_AIRPORT, "currency": PREF_CURRENCY, "travel_style": PREF_TRAVEL_STYLE}
+DEFAULT_DAYS = 5
+
+
+def today() -> dt.date:
+    """The planner's idea of today (one place, so every tool agrees on what is past)."""
+    return dt.date.today()
 
 
 def find_destination(name: str) -> Destination | None:
+    """A curated destination by exact name (kept for callers of the first version)."""
     return DESTINATIONS.get(name.strip().lower())
 
 
-def _month_number(month: str) -> int | None:
-    m = month.strip().lower()
-    for i, full in enumerate(MONTHS, start=1):
-        if full.lower().startswith(m[:3]) and len(m) >= 3:
-            return i
-    return None
+def _unknown_city(city: str) -> dict[str, Any]:
+    return {"status": "error", "error": f"I don't know the city {city!r}.", "suggestions": suggest_places(city)}
 
 
-def get_typical_weather(city: str, month: str) -> dict:
-    """Estimate typical daytime weather in a city for a month.
+def _month_or_error(month: str | int | None) -> int | None:
+    return est.month_number(month)
+
+
+def _currency(code: str | None) -> str:
+    code = (code or "USD").strip().upper()
+    return code if code in est.USD_PER_UNIT else "USD"
+
+
+def nights_for(days: int) -> int:
+    """A trip of N days has N-1 hotel nights (at least one)."""
+    return max(1, int(days) - 1)
+
+
+def split_days(days: int, parts: int) -> list[int]:
+    """Share a trip's days between its cities, the first cities taking any remainder."""
+    parts = max(1, parts)
+    base, extra = divmod(max(parts, int(days)), parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+# -- concierge tools -----------------------------------------------------------------------------
+
+
+def lookup_city(name: str) -> dict[str, Any]:
+    """Check whether a place is a city the planner knows, and suggest close matches when it is not.
+
+    Args:
+        name: A city name as the traveller wrote it, e.g. "Lisbon" or "Parris".
+
+    Returns:
+        status "ok" with the city's country, currency and airports; "country" with its main cities
+        when the name is a country; or "unknown" with up to three suggested spellings.
+    """
+    place = resolve_place(name)
+    if place is not None:
+        return {"status": "ok", **place.as_dict()}
+    country = resolve_country(name)
+    if country is not None:
+        return {"status": "country", "country": country["name"], "suggestions": biggest_cities(country["iso"])}
+    return {"status": "unknown", "name": name, "suggestions": suggest_places(name)}
+
+
+def get_destination_overview(city: str) -> dict[str, Any]:
+    """Basic facts about a destination: country, local currency, airports and relative cost level.
+
+    Args:
+        city: Destination city.
+    """
+    place = resolve_place(city)
+    if place is None:
+        return _unknown_city(city)
+    level = "expensive" if place.cost_index >= 1.3 else "moderate" if place.cost_index >= 0.9 else "affordable"
+    return {"status": "ok", "city": place.name, "country": place.country, "currency": place.currency,
+            "airports": list(place.airports), "cost_level": level}
+
+
+def get_typical_weather(city: str, month: str) -> dict[str, Any]:
+    """Estimate typical weather in a city for a month (from latitude and season, not a forecast).
 
     Args:
         city: Destination city, e.g. "Paris".
         month: Month name, e.g. "March".
 
     Returns:
-        Estimated average high and low in °C and a short description, labelled as an estimate.
+        Estimated average high and low in °C, a one-word feel and a rain hint, labelled as an estimate.
     """
-    dest = find_destination(city)
-    month_num = _month_number(month)
-    if dest is None:
-        return {"status": "error", "error": f"I don't have climate data for {city!r}."}
+    place = resolve_place(city)
+    if place is None:
+        return _unknown_city(city)
+    month_num = _month_or_error(month)
     if month_num is None:
         return {"status": "error", "error": f"{month!r} is not a month I recognise."}
-    lat = abs(dest.latitude)
-    annual_mean = 30.0 - 0.35 * lat
-    amplitude = 0.16 * lat
-    # Warmest around mid-July in the north, mid-January in the south.
-    phase = (month_num - 7) if dest.latitude >= 0 else (month_num - 1)
-    mean = annual_mean + amplitude * math.cos(2 * math.pi * phase / 12)
-    high, low = round(mean + 4), round(mean - 4)
-    feel = "hot" if high >= 28 else "warm" if high >= 21 else "mild" if high >= 14 else "cool" if high >= 6 else "cold"
     return {
         "status": "ok",
-        "city": dest.name,
+        "city": place.name,
         "month": MONTHS[month_num - 1],
-        "avg_high_c": high,
-        "avg_low_c": low,
-        "description": feel,
-        "note": "estimate from latitude and season, not a forecast",
+        **est.typical_weather(place, month_num),
+        "note": "typical conditions estimated from latitude and season, not a forecast",
     }
 
 
-def estimate_trip_budget(city: str, days: int = 5, travellers: int = 1, budget_usd: float | None = None) -> dict:
-    """Estimate a mid-range trip cost in a city and compare it with the traveller's budget.
+def get_public_holidays(
+    city: str, month: str | None = None, year: int | None = None, start_date: str | None = None,
+    end_date: str | None = None,
+) -> dict[str, Any]:
+    """Public holidays in the destination's country during the trip (from the `holidays` package).
+
+    Give either exact dates (ISO start_date and end_date) or a month and year.
 
     Args:
         city: Destination city.
-        days: Length of stay in days.
-        travellers: Number of people travelling.
-        budget_usd: The traveller's total budget in USD, if they gave one.
+        month: Month name when the exact dates are not known.
+        year: Year of the trip.
+        start_date: First day of the trip, YYYY-MM-DD.
+        end_date: Last day of the trip, YYYY-MM-DD.
+    """
+    import holidays
+
+    place = resolve_place(city)
+    if place is None:
+        return _unknown_city(city)
+    if start_date and end_date:
+        first, last = dt.date.fromisoformat(start_date), dt.date.fromisoformat(end_date)
+    else:
+        month_num = _month_or_error(month)
+        if month_num is None:
+            return {"status": "error", "error": "Tell me the month or the dates of the trip."}
+        year = int(year or today().year)
+        first = dt.date(year, month_num, 1)
+        last = dt.date(year, month_num, calendar_days(year, month_num))
+    try:
+        calendar_ = holidays.country_holidays(place.country_code, years=sorted({first.year, last.year}))
+    except NotImplementedError:
+        return {"status": "unavailable", "city": place.name, "country": place.country,
+                "error": f"I have no holiday calendar for {place.country}."}
+    found = [{"date": day.isoformat(), "name": name} for day, name in sorted(calendar_.items()) if first <= day <= last]
+    return {"status": "ok", "city": place.name, "country": place.country, "from": first.isoformat(),
+            "to": last.isoformat(), "holidays": found}
+
+
+def calendar_days(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
+
+
+def _resolve_month_year(month: int, year: int | None, now: dt.date) -> tuple[int, int, str | None]:
+    """The month's year: as given if still ahead; the next occurrence otherwise, with a note why."""
+    upcoming = now.year if month >= now.month else now.year + 1
+    if year is None:
+        return month, upcoming, None
+    if (year, month) < (now.year, now.month):
+        return month, upcoming, (
+            f"{MONTHS[month - 1]} {year} has already passed, so I'm planning for {MONTHS[month - 1]} {upcoming}."
+        )
+    return month, year, None
+
+
+def update_trip_plan(
+    tool_context: ToolContext,
+    destinations: list[str] | None = None,
+    origin: str | None = None,
+    month: str | None = None,
+    year: int | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    days: int | None = None,
+    travellers: int | None = None,
+    budget_amount: float | None = None,
+    budget_currency: str | None = None,
+    hotel_class: str | None = None,
+    pace: str | None = None,
+    home_airport: str | None = None,
+    preferred_currency: str | None = None,
+    travel_style: str | None = None,
+) -> dict[str, Any]:
+    """Record what the traveller said about the trip; only the facts given change, the rest are kept.
+
+    Call this whenever the traveller states or changes a fact. It keeps the trip in session state (so
+    it survives restarts and long conversations) and the lasting preferences (home airport, currency,
+    travel style) in the traveller's profile, so a new conversation already knows them.
+
+    Args:
+        destinations: Every city of the trip in order (replaces the previous list).
+        origin: Departure city or IATA airport code for this trip.
+        month: Travel month name, e.g. "March".
+        year: Travel year; past months move to their next occurrence.
+        start_date: Exact first day, YYYY-MM-DD.
+        end_date: Exact last day, YYYY-MM-DD.
+        days: Length of the trip in days.
+        travellers: Number of travellers.
+        budget_amount: The total budget.
+        budget_currency: ISO currency code of the budget, e.g. "USD" or "EUR".
+        hotel_class: One of budget, mid-range, upscale, luxury.
+        pace: One of relaxed, moderate, packed.
+        home_airport: The traveller's usual departure city or airport (a lasting preference).
+        preferred_currency: Currency the traveller wants prices in (a lasting preference).
+        travel_style: budget, mid-range, upscale or luxury as the traveller's usual style (lasting).
 
     Returns:
-        Estimated daily and total costs (stay, food, local transport) and whether the budget covers them.
+        The whole trip after the update, the preferences, and notes (e.g. a past date moved forward).
     """
-    dest = find_destination(city)
-    if dest is None:
-        return {"status": "error", "error": f"I don't have cost data for {city!r}."}
-    days = max(1, int(days))
+    state = tool_context.state
+    trip: dict[str, Any] = dict(state.get(TRIP_KEY) or {})
+    notes: list[str] = []
+    rejected: list[dict[str, Any]] = []
+    now = today()
+    if destinations is not None:
+        kept = []
+        for name in destinations:
+            place = resolve_place(name)
+            if place is None:
+                rejected.append({"name": name, "suggestions": suggest_places(name)})
+            elif place.name not in kept:
+                kept.append(place.name)
+        if kept:
+            trip["destinations"] = kept
+    if origin:
+        place = resolve_place(origin)
+        if place is None:
+            rejected.append({"name": origin, "suggestions": suggest_places(origin)})
+        else:
+            trip["origin"] = origin.upper() if len(origin) == 3 and origin.isupper() else place.name
+    if start_date:
+        first = dt.date.fromisoformat(start_date)
+        last = dt.date.fromisoformat(end_date) if end_date else None
+        if first < now:
+            shifted = _next_future(first, now)
+            notes.append(f"{first:%-d %B %Y} is in the past, so I moved the trip to {shifted:%-d %B %Y}.")
+            if last is not None:
+                last = last + (shifted - first)
+            first = shifted
+        trip["start_date"] = first.isoformat()
+        trip["month"], trip["year"] = first.month, first.year
+        if last is not None and last >= first:
+            trip["end_date"] = last.isoformat()
+            trip["days"] = (last - first).days + 1
+        else:
+            trip.pop("end_date", None)
+    elif month:
+        month_num = est.month_number(month)
+        if month_num is not None:
+            m, y, note = _resolve_month_year(month_num, year, now)
+            trip["month"], trip["year"] = m, y
+            trip.pop("start_date", None)
+            trip.pop("end_date", None)
+            if note:
+                notes.append(note)
+    elif year and trip.get("month"):
+        m, y, note = _resolve_month_year(int(trip["month"]), year, now)
+        trip["year"] = y
+        if note:
+            notes.append(note)
+    if days is not None and int(days) >= 1:
+        trip["days"] = min(int(days), 90)
+        if trip.get("start_date"):
+            first = dt.date.fromisoformat(trip["start_date"])
+            trip["end_date"] = (first + dt.timedelta(days=trip["days"] - 1)).isoformat()
+    if travellers is not None and int(travellers) >= 1:
+        trip["travellers"] = min(int(travellers), 30)
+    if budget_amount is not None and float(budget_amount) > 0:
+        trip["budget"] = {"amount": float(budget_amount), "currency": _currency(budget_currency)}
+    if hotel_class in est.HOTEL_CLASSES:
+        trip["hotel_class"] = hotel_class
+    if pace in est.PACE_FACTORS:
+        trip["pace"] = pace
+    state[TRIP_KEY] = trip
+    if home_airport:
+        if resolve_place(home_airport) is not None:
+            state[PREF_HOME_AIRPORT] = home_airport.upper() if len(home_airport) == 3 and home_airport.isupper() \
+                else resolve_place(home_airport).name  # type: ignore[union-attr]
+        else:
+            rejected.append({"name": home_airport, "suggestions": suggest_places(home_airport)})
+    if preferred_currency and preferred_currency.strip().upper() in est.USD_PER_UNIT:
+        state[PREF_CURRENCY] = preferred_currency.strip().upper()
+    if travel_style in est.HOTEL_CLASSES:
+        state[PREF_TRAVEL_STYLE] = travel_style
+    log.info("Trip updated: %s", trip)
+    return {"status": "ok", "trip": trip, "preferences": read_preferences(state), "notes": notes,
+            "unknown_places": rejected}
+
+
+def _next_future(day: dt.date, now: dt.date) -> dt.date:
+    """The same calendar day in the first year where it is not in the past (29 Feb falls to the 28th)."""
+    year = now.year
+    while True:
+        try:
+            candidate = day.replace(year=year)
+        except ValueError:
+            candidate = dt.date(year, 2, 28)
+        if candidate >= now:
+            return candidate
+        year += 1
+
+
+def read_preferences(state: Any) -> dict[str, Any]:
+    """The traveller's lasting preferences from `user:` state, by short name."""
+    return {name: state.get(key) for name, key in PREFERENCE_KEYS.items() if state.get(key)}
+
+
+# -- flight specialist tools -------------------------------------------------------------------
+
+
+def find_airports(city: str) -> dict[str, Any]:
+    """The airports that serve a city (IATA codes, names), main one first, from airportsdata.
+
+    Args:
+        city: A city name or an IATA airport code.
+    """
+    from trip_planner.agents.places import airports
+
+    place = resolve_place(city)
+    if place is None:
+        return _unknown_city(city)
+    data = airports()
+    found = [{"code": c, "name": data[c]["name"]} for c in place.airports if c in data]
+    return {"status": "ok", "city": place.name, "airports": found}
+
+
+def estimate_flight_fare(
+    origin: str, destination: str, month: str | None = None, travellers: int = 1, currency: str = "USD",
+    one_way: bool = False,
+) -> dict[str, Any]:
+    """Estimate an economy fare between two cities from distance and season (an estimate, not a quote).
+
+    Args:
+        origin: Departure city or IATA code.
+        destination: Arrival city or IATA code.
+        month: Travel month, for the season factor.
+        travellers: Number of travellers.
+        currency: ISO currency code for the result.
+        one_way: True for a single leg of a multi-city trip; False for a round trip.
+    """
+    start, end = resolve_place(origin), resolve_place(destination)
+    if start is None:
+        return _unknown_city(origin)
+    if end is None:
+        return _unknown_city(destination)
+    currency = _currency(currency)
+    month_num = est.month_number(month)
+    fare_usd, km = (est.one_way_fare_usd if one_way else est.round_trip_fare_usd)(start, end, month_num)
     travellers = max(1, int(travellers))
-    daily = round(_BASE_DAILY_USD * dest.cost_index * (1 + 0.6 * (travellers - 1)))
-    total = daily * days
-    result: dict = {
+    per_person = est.convert(fare_usd, "USD", currency)
+    return {
         "status": "ok",
-        "city": dest.name,
-        "days": days,
-        "travellers": travellers,
-        "daily_usd": daily,
-        "total_usd": total,
-        "breakdown_usd": {
-            "lodging": round(total * 0.5),
-            "food": round(total * 0.3),
-            "local_transport_and_sights": total - round(total * 0.5) - round(total * 0.3),
-        },
-        "note": "estimate for mid-range travel, excluding flights; not a quote",
+        "from": start.name, "from_airport": (start.airports or ("",))[0],
+        "to": end.name, "to_airport": (end.airports or ("",))[0],
+        "distance_km": round(km),
+        "flight_hours": round(est.flight_hours(km), 1),
+        "likely_stops": 0 if km < 9000 else 1,
+        "trip_type": "one way" if one_way else "round trip",
+        "month": MONTHS[month_num - 1] if month_num else None,
+        "per_person": round(per_person), "total": round(per_person * travellers),
+        "travellers": travellers, "currency": currency,
+        "note": "economy fare estimated from distance and season; " + est.ESTIMATE_NOTE,
     }
-    if budget_usd is not None:
-        result["budget_usd"] = float(budget_usd)
-        result["budget_covers_stay"] = float(budget_usd) >= total
-        result["affordable_days"] = int(float(budget_usd) // daily) if daily else days
+
+
+# -- hotel specialist tools --------------------------------------------------------------------
+
+
+def estimate_hotel_cost(
+    city: str, nights: int, month: str | None = None, travellers: int = 1, hotel_class: str = "mid-range",
+    currency: str = "USD",
+) -> dict[str, Any]:
+    """Estimate nightly and total hotel cost in a city (one room per two travellers; an estimate).
+
+    Args:
+        city: Destination city.
+        nights: Number of nights.
+        month: Travel month, for the local high season.
+        travellers: Number of travellers.
+        hotel_class: budget, mid-range, upscale or luxury.
+        currency: ISO currency code for the result.
+    """
+    place = resolve_place(city)
+    if place is None:
+        return _unknown_city(city)
+    hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
+    currency = _currency(currency)
+    nights = max(1, int(nights))
+    rooms = math.ceil(max(1, int(travellers)) / 2)
+    nightly = est.convert(est.nightly_rate_usd(place, est.month_number(month), hotel_class), "USD", currency)
+    return {
+        "status": "ok", "city": place.name, "hotel_class": hotel_class, "nights": nights, "rooms": rooms,
+        "nightly_per_room": round(nightly), "total": round(nightly * rooms * nights), "currency": currency,
+        "note": "nightly rate estimated from the city's cost level, hotel class and season; " + est.ESTIMATE_NOTE,
+    }
+
+
+# -- budget specialist tools -------------------------------------------------------------------
+
+
+def convert_currency(amount: float, from_currency: str, to_currency: str) -> dict[str, Any]:
+    """Convert an amount with fixed reference rates (approximate, not live).
+
+    Args:
+        amount: The amount to convert.
+        from_currency: ISO code, e.g. "EUR".
+        to_currency: ISO code, e.g. "USD".
+    """
+    try:
+        value = est.convert(float(amount), from_currency, to_currency)
+    except KeyError as err:
+        return {"status": "error", "error": f"I have no reference rate for {err.args[0]}."}
+    return {"status": "ok", "amount": float(amount), "from": from_currency.upper(), "to": to_currency.upper(),
+            "converted": round(value, 2), "note": "fixed reference rate, approximate and not live"}
+
+
+def estimate_trip_budget(
+    destinations: list[str], days: int = DEFAULT_DAYS, travellers: int = 1, month: str | None = None,
+    origin: str | None = None, hotel_class: str = "mid-range", pace: str = "moderate", currency: str = "USD",
+    budget_amount: float | None = None, budget_currency: str | None = None,
+) -> dict[str, Any]:
+    """Estimate a whole trip's cost (flights, hotels, daily spending) and compare it with the budget.
+
+    Args:
+        destinations: The trip's cities in order.
+        days: Length of the trip in days, shared between the cities.
+        travellers: Number of travellers.
+        month: Travel month (season factors).
+        origin: Departure city or IATA code; without it flights are left out.
+        hotel_class: budget, mid-range, upscale or luxury.
+        pace: relaxed, moderate or packed (daily spending).
+        currency: ISO currency code for the results.
+        budget_amount: The traveller's total budget, if given.
+        budget_currency: The budget's currency code.
+    """
+    places: list[Place] = []
+    for name in destinations:
+        place = resolve_place(name)
+        if place is None:
+            return _unknown_city(name)
+        places.append(place)
+    if not places:
+        return {"status": "error", "error": "Tell me at least one destination."}
+    currency = _currency(currency)
+    days, travellers = max(1, int(days)), max(1, int(travellers))
+    hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
+    month_num = est.month_number(month)
+    rooms = math.ceil(travellers / 2)
+    day_split = split_days(days, len(places))
+    night_split = split_days(nights_for(days), len(places)) if nights_for(days) >= len(places) else [1] * len(places)
+    hotels = sum(est.nightly_rate_usd(p, month_num, hotel_class) * rooms * n for p, n in zip(places, night_split))
+    daily = sum(est.daily_spend_usd(p, pace) * travellers * d for p, d in zip(places, day_split))
+    flights: float | None = None
+    start = resolve_place(origin) if origin else None
+    if start is not None:
+        if len(places) == 1:
+            flights = est.round_trip_fare_usd(start, places[0], month_num)[0] * travellers
+        else:
+            stops = [start, *places, start]
+            flights = sum(est.one_way_fare_usd(a, b, month_num)[0] for a, b in zip(stops, stops[1:])) * travellers
+    total_usd = hotels + daily + (flights or 0.0)
+
+    def c(usd: float) -> int:
+        return round(est.convert(usd, "USD", currency))
+
+    result: dict[str, Any] = {
+        "status": "ok", "destinations": [p.name for p in places], "days": days, "travellers": travellers,
+        "hotel_class": hotel_class, "currency": currency,
+        "breakdown": {"flights": c(flights) if flights is not None else None, "hotels": c(hotels),
+                      "food_transport_sights": c(daily)},
+        "total": c(total_usd), "per_day": c(total_usd / days),
+        "flights_included": flights is not None,
+        "note": "trip cost estimated from stated fare, hotel and daily-spend models; " + est.ESTIMATE_NOTE,
+    }
+    if budget_amount is not None:
+        b_currency = _currency(budget_currency or currency)
+        budget = est.convert(float(budget_amount), b_currency, currency)
+        result["budget"] = round(budget)
+        result["budget_as_given"] = {"amount": float(budget_amount), "currency": b_currency}
+        result["budget_covers"] = budget >= c(total_usd)
+        result["difference"] = round(budget - c(total_usd))
+        per_day_usd = (total_usd - (flights or 0.0)) / days
+        spare_usd = est.convert(budget, currency, "USD") - (flights or 0.0)
+        result["affordable_days"] = max(0, int(spare_usd // per_day_usd)) if per_day_usd > 0 else days
     return result
 
 
-def get_destination_overview(city: str) -> dict:
-    """Basic facts about a destination: country, local currency and relative cost level.
-
-    Args:
-        city: Destination city.
-    """
-    dest = find_destination(city)
-    if dest is None:
-        return {"status": "error", "error": f"I don't know {city!r} yet.", "known": sorted(d.name for d in DESTINATIONS.values())}
-    level = "expensive" if dest.cost_index >= 1.3 else "moderate" if dest.cost_index >= 0.9 else "affordable"
-    return {"status": "ok", "city": dest.name, "country": dest.country, "currency": dest.currency, "cost_level": level}
-
-
-TOOLS = [get_destination_overview, get_typical_weather, estimate_trip_budget]
+CONCIERGE_TOOLS = [update_trip_plan, lookup_city, get_typical_weather, get_public_holidays, get_destination_overview]
+FLIGHT_TOOLS = [find_airports, estimate_flight_fare]
+HOTEL_TOOLS = [estimate_hotel_cost]
+BUDGET_TOOLS = [estimate_trip_budget, convert_currency]
+TOOLS = [*CONCIERGE_TOOLS]

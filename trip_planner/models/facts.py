@@ -1,99 +1,459 @@
-"""Reading a trip's facts out of what the traveller wrote.
+"""Reading what one message says about the trip, relative to the trip so far.
 
-Later statements override earlier ones, so "actually Lisbon instead" or "make it 5 days" change one
-fact and keep the rest.
+The offline planner parses only the latest message: the trip so far comes from session state (the
+model sees at most the last few turns), so "make it 2 more days" or "actually Lisbon instead" are read
+against the stored facts and turned into the few facts that change. The result maps one-to-one onto
+the arguments of the `update_trip_plan` tool.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from typing import Any
 
-from trip_planner.agents.destinations import DESTINATIONS
-from trip_planner.agents.tools import MONTHS
+from trip_planner.agents import estimates as est
+from trip_planner.agents.destinations import ALIASES
+from trip_planner.agents.places import fold, resolve_country, resolve_place
 
-_CITY_PATTERN = re.compile(
-    r"\b(" + "|".join(re.escape(n) for n in sorted(DESTINATIONS, key=len, reverse=True)) + r")\b", re.IGNORECASE
-)
-_MONTH_PATTERN = re.compile(
-    r"\b(" + "|".join(m for m in MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b\.?", re.IGNORECASE
-)
+_MONTH_ALT = r"january|february|march|april|may|june|july|august|september|october|november|december|" \
+    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
+_MONTH = re.compile(rf"\b({_MONTH_ALT})\b\.?", re.IGNORECASE)
 _YEAR = re.compile(r"\b(20\d\d)\b")
-_MONEY = re.compile(r"(?:\$\s?(\d[\d,]*(?:\.\d+)?)(k)?|(\d[\d,]*(?:\.\d+)?)(k)?\s?(?:usd|dollars|bucks)\b)", re.IGNORECASE)
-_DAYS = re.compile(r"\b(\d{1,3})[\s-]*(day|days|night|nights)\b", re.IGNORECASE)
-_WEEKS = re.compile(r"\b(a|one|two|\d)\s+weeks?\b", re.IGNORECASE)
-_PEOPLE = re.compile(r"\b(\d{1,2})\s+(people|persons|travell?ers|adults|of us|guests)\b", re.IGNORECASE)
-_UNKNOWN_PLACE = re.compile(r"\b(?:to|visit|in)\s+([A-Z][a-zA-Z]+(?:\s[A-Z][a-zA-Z]+)?)")
-_WORD_NUMBERS = {"a": 1, "one": 1, "two": 2}
+_WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "couple of": 2,
+}
+_NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|couple of)"
+
+_INTENTS: dict[str, re.Pattern[str]] = {
+    "weather": re.compile(r"\b(weather|temperatures?|rain\w*|sunny|warm|cold|climate|hot|snow\w*|pack|umbrella|degrees)\b", re.I),
+    "holidays": re.compile(r"\b(holidays?|festivals?|closed|bank holiday|celebrations?)\b", re.I),
+    "flights": re.compile(r"\b(flights?|fly|flying|fares?|airfares?|airports?|planes?|airlines?|tickets?)\b", re.I),
+    "hotels": re.compile(r"\b(hotels?|stay|accommodations?|rooms?|hostels?|lodging|airbnb|sleep)\b", re.I),
+    "budget": re.compile(r"\b(budget|costs?|afford\w*|prices?|expensive|cheap\w*|money|spend\w*|total|how much|enough)\b|[$€£¥]", re.I),
+    "plan": re.compile(r"\b(plan|itinerary|overview|summary|everything|full)\b", re.I),
+}
+_QUESTION = re.compile(r"\?\s*$|^\s*(what|what's|whats|how|how's|is|are|will|when|does|do|can|should|which)\b", re.I)
+_WHAT_IF = re.compile(r"\b(what if|how about|what about|instead|actually|rather|change|switch|make it|let'?s)\b", re.I)
+_THANKS = re.compile(r"^\s*(thanks|thank you|thx|ok|okay|great|cool|perfect|awesome|nice|got it|bye|cheers)\b[\s!.,]*"
+                     r"(a lot|so much|very much)?[\s!.]*$", re.I)
+_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b", re.I)
+
+_CURRENCY_WORDS = {
+    "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
+    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "jpy": "JPY", "yen": "JPY", "chf": "CHF",
+    "franc": "CHF", "francs": "CHF", "cad": "CAD", "aud": "AUD", "nzd": "NZD", "sek": "SEK", "nok": "NOK",
+    "dkk": "DKK", "czk": "CZK", "pln": "PLN", "huf": "HUF", "try": "TRY", "mxn": "MXN", "brl": "BRL",
+    "inr": "INR", "rupees": "INR", "cny": "CNY", "yuan": "CNY", "hkd": "HKD", "sgd": "SGD", "thb": "THB",
+    "baht": "THB", "krw": "KRW", "won": "KRW", "zar": "ZAR", "rand": "ZAR", "aed": "AED", "dirhams": "AED",
+    "isk": "ISK",
+}
+_DOLLAR_KINDS = {"canadian": "CAD", "australian": "AUD", "new zealand": "NZD", "singapore": "SGD", "hong kong": "HKD"}
+_SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "HK$": "HKD", "$": "USD", "€": "EUR",
+            "£": "GBP", "¥": "JPY"}
+_CODE_ALT = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
+_MONEY = re.compile(
+    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|\$|€|£|¥)\s?(?P<num1>\d[\d,.]*)(?P<k1>\s?k\b)?"
+    rf"|(?P<num2>\d[\d,.]*)(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s+)?(?P<code>{_CODE_ALT})\b",
+    re.IGNORECASE,
+)
+_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]*)(?P<k>\s?k\b)?", re.I)
+_PREF_CURRENCY = re.compile(
+    rf"\b(?:prices?|costs?|amounts?|everything|numbers?|figures?)\s+in\s+(?P<a>{_CODE_ALT})\b"
+    rf"|\b(?:my currency is|convert (?:it |everything )?(?:to|into)|use|in)\s+(?P<b>{_CODE_ALT})\s*(?:please|instead|from now on|\.|!|$)",
+    re.IGNORECASE,
+)
+_HOTEL_CLASS: list[tuple[str, re.Pattern[str]]] = [
+    ("luxury", re.compile(r"\b(luxury|luxurious|5[- ]star|five[- ]star|high[- ]end|splurge)\b", re.I)),
+    ("upscale", re.compile(r"\b(upscale|4[- ]star|four[- ]star|boutique)\b", re.I)),
+    ("mid-range", re.compile(r"\b(mid[- ]?range|3[- ]star|three[- ]star|moderate hotels?)\b", re.I)),
+    ("budget", re.compile(r"\b(budget (?:hotels?|travel\w*|style|accommodations?|stays?|options?)|hostels?|cheap(?:er)? "
+                          r"(?:hotels?|places?|stays?|options?)|backpack\w*|2[- ]star|on a (?:tight |shoestring )?budget|shoestring)\b", re.I)),
+]
+_STYLE_IS_LASTING = re.compile(r"\b(i|we) (always|usually|prefer|like|love|generally|normally|only)\b|\bmy (travel )?style\b|\bi'?m a\b", re.I)
+_PACE: list[tuple[str, re.Pattern[str]]] = [
+    ("relaxed", re.compile(r"\b(relaxed|slow(?:er)?|laid[- ]back|leisurely|easy[- ]going|chill)\b", re.I)),
+    ("packed", re.compile(r"\b(packed|busy|fast[- ]paced|see everything|action[- ]packed|intense)\b", re.I)),
+    ("moderate", re.compile(r"\bmoderate pace\b", re.I)),
+]
+_ORIGIN_BEFORE = re.compile(r"\b(from|out of|leaving|departing|depart from|starting in|starting from)\s+(the\s+)?$", re.I)
+_HOME_BEFORE = re.compile(
+    r"\b(home airport is|home airport:|i live in|we live in|i'?m based in|i am based in|we'?re based in|"
+    r"i (?:usually|always|normally) fly (?:from|out of)|we (?:usually|always|normally) fly (?:from|out of)|"
+    r"i'?m from|i am from)\s+(the\s+)?$", re.I)
+_REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.I)
+_INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.I)
+_ADD_WORDS = re.compile(r"\b(add|also|as well|too|plus|and then|extend|include|another)\b", re.I)
+_GEONAMES_BEFORE = re.compile(r"\b(to|in|from|visit|visiting|and|then|or|via|see|near|of|out of|leaving|about|is|add)\s+$|,\s*$", re.I)
+_STRONG_BEFORE = re.compile(r"\b(to|visit|visiting|in|from)\s+$", re.I)
+_STOP_PLACES = {
+    "nice", "reading", "mobile", "bath", "orange", "split", "hope", "paradise", "independence", "surprise",
+    "enterprise", "commerce", "temple", "victoria", "best", "young", "ocean", "sale", "march", "may", "university",
+    "normal", "union", "liberty", "industry", "gap", "cities", "ramadan", "batman", "mission", "florida",
+}
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_UNKNOWN_PLACE = re.compile(
+    r"\b(?:to|visit|visiting|in|from|about)\s+([A-Z][^\W\d_]+(?:[ -][A-Z][^\W\d_]+){0,2})")
+_NOT_PLACES = {"i", "the", "my", "a", "an", "our", "your", "it", "this", "that", "there", "me", "us", "celsius",
+               "fahrenheit", "euros", "dollars", "pounds", "usd", "eur", "gbp", "economy", "business", "spring",
+               "summer", "autumn", "fall", "winter", "total", "budget", "mind", "general", "cash", "advance",
+               "person", "luxury", "style", "january", "february", "march", "april", "may", "june", "july",
+               "august", "september", "october", "november", "december", *_WEEKDAYS}
+_SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\b", re.I)
+_SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11), "fall": (9, 10, 11), "winter": (12, 1, 2)}
+
+
+@dataclass
+class Parsed:
+    """What one message says: changes for `update_trip_plan`, what it asks about, what was unclear."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    intents: set[str] = field(default_factory=set)
+    focus_cities: list[str] = field(default_factory=list)
+    focus_month: int | None = None
+    unknown_places: list[str] = field(default_factory=list)
+    ambiguous_months: list[str] = field(default_factory=list)
+    greeting: bool = False
+    thanks: bool = False
 
 
 @dataclass(frozen=True)
-class TripFacts:
-    destination: str | None = None
-    unknown_place: str | None = None
-    month: str | None = None
-    year: int | None = None
-    budget_usd: float | None = None
-    days: int | None = None
-    travellers: int | None = None
+class _Mention:
+    name: str
+    start: int
+    end: int
+    role: str  # "destination", "origin", "home", "remove", "replaced"
 
 
-def _month_name(token: str) -> str:
-    t = token.lower().rstrip(".")[:3]
-    return next(m for m in MONTHS if m.lower().startswith(t))
+def _number(token: str) -> int:
+    token = token.lower().strip()
+    return int(token) if token.isdigit() else _WORD_NUMBERS.get(token, 1)
 
 
-def _money(match: re.Match[str]) -> float:
-    digits = (match.group(1) or match.group(3)).replace(",", "")
-    value = float(digits)
-    if match.group(2) or match.group(4):
-        value *= 1000
-    return value
+def _amount(raw: str, k: str | None) -> float | None:
+    from price_parser import Price
+
+    value = Price.fromstring(raw.rstrip(".,")).amount_float
+    if value is None:
+        return None
+    return value * 1000 if k else value
 
 
-def update_facts(facts: TripFacts, text: str) -> TripFacts:
-    changes: dict[str, object] = {}
-    cities = list(_CITY_PATTERN.finditer(text))
-    if cities:
-        changes["destination"] = DESTINATIONS[cities[-1].group(1).lower()].name
-        changes["unknown_place"] = None
-    else:
-        for candidate in _UNKNOWN_PLACE.findall(text):
-            first = candidate.split()[0]
-            if _MONTH_PATTERN.fullmatch(first) or first.lower() in {"i", "the", "my", "a"}:
+def month_mentions(text: str) -> list[tuple[int, re.Match[str]]]:
+    """Month names, not counting the verb "may" ("I may go") or "mar"/"sept" inside other words."""
+    found = []
+    for m in _MONTH.finditer(text):
+        token = m.group(1)
+        if token.lower() == "may" and not (
+            token == "May" and m.start() > 0 or re.search(r"\b(in|of|early|late|mid|during|until|from|to|for)\s+$",
+                                                          text[: m.start()], re.I)
+        ):
+            continue
+        month = est.month_number(token)
+        if month:
+            found.append((month, m))
+    return found
+
+
+def find_places(text: str) -> list[tuple[str, int, int]]:
+    """Known cities (and IATA codes after from/to) in the text, longest names first, without overlaps."""
+    words = list(_WORD.finditer(text))
+    taken: set[int] = set()
+    found: list[tuple[str, int, int]] = []
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            span = words[i: i + size]
+            if any(j in taken for j in range(i, i + size)):
                 continue
-            changes["unknown_place"] = candidate
-            break
-    # "may" is usually the verb; count it only after "in", "of", "early"... ("in may").
-    months = [
-        m
-        for m in _MONTH_PATTERN.finditer(text)
-        if m.group(1) != "may" or re.search(r"\b(in|of|early|late|mid)\s+$", text[: m.start()], re.IGNORECASE)
-    ]
-    if months:
-        changes["month"] = _month_name(months[-1].group(1))
-    years = _YEAR.findall(text)
-    if years:
-        changes["year"] = int(years[-1])
-    money = list(_MONEY.finditer(text))
-    if money:
-        changes["budget_usd"] = _money(money[-1])
-    days = _DAYS.findall(text)
+            if any(text[a.end(): b.start()].strip() not in ("",) for a, b in zip(span, span[1:])):
+                continue
+            phrase = text[span[0].start(): span[-1].end()]
+            key = fold(phrase)
+            name = None
+            if key in ALIASES:
+                name = ALIASES[key].name
+            elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in _CURRENCY_WORDS:
+                if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", text[: span[0].start()], re.I):
+                    place = resolve_place(phrase)
+                    name = phrase if place is not None else None
+            elif all(w.group(0)[0].isupper() for w in span) and key not in _NOT_PLACES:
+                before = text[: span[0].start()]
+                allowed = _STRONG_BEFORE.search(before) if key in _STOP_PLACES else (
+                    size > 1 or _GEONAMES_BEFORE.search(before))
+                if allowed and resolve_place(phrase):
+                    name = resolve_place(phrase).name  # type: ignore[union-attr]
+            if name:
+                taken.update(range(i, i + size))
+                found.append((name, span[0].start(), span[-1].end()))
+    return sorted(found, key=lambda f: f[1])
+
+
+def _mentions(text: str) -> list[_Mention]:
+    result = []
+    for name, start, end in find_places(text):
+        before = text[:start]
+        if _HOME_BEFORE.search(before):
+            role = "home"
+        elif _ORIGIN_BEFORE.search(before):
+            role = "origin"
+        elif _REMOVE_BEFORE.search(before):
+            role = "remove"
+        elif _INSTEAD_OF_BEFORE.search(before):
+            role = "replaced"
+        else:
+            role = "destination"
+        result.append(_Mention(name, start, end, role))
+    return result
+
+
+def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """A start (and end) date written out: "10-15 March", "from 3 to 9 June 2026", "March 10", ISO."""
+    import dateparser
+
+    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": dt.datetime.combine(now, dt.time()),
+                "PREFER_DAY_OF_MONTH": "first"}
+
+    def parse(day: str, month: str, year: str | None) -> dt.date | None:
+        explicit = f"{int(day)} {month} {year}" if year else f"{int(day)} {month}"
+        parsed = dateparser.parse(explicit, languages=["en"], settings=settings)  # type: ignore[arg-type]
+        return parsed.date() if parsed else None
+
+    iso = re.findall(r"\b(20\d\d-\d\d-\d\d)\b", text)
+    if iso:
+        first = dt.date.fromisoformat(iso[0])
+        return first, dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
+    day = r"(\d{1,2})(?:st|nd|rd|th)?"
+    rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.I)
+    if rng:
+        first, last = parse(rng.group(1), rng.group(3), rng.group(4)), parse(rng.group(2), rng.group(3), rng.group(4))
+        return first, last
+    rng = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\s*(?:-|–|to|until|till)\s*{day}(?:,?\s+(20\d\d))?", text, re.I)
+    if rng:
+        return parse(rng.group(2), rng.group(1), rng.group(4)), parse(rng.group(3), rng.group(1), rng.group(4))
+    single = re.search(rf"\b{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.I)
+    if single and int(single.group(1)) <= 31:
+        return parse(single.group(1), single.group(2), single.group(3)), None
+    single = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\b(?!\s*(?:days?|nights?|weeks?|people|travell?ers|k\b))(?:,?\s+(20\d\d))?", text, re.I)
+    if single and int(single.group(2)) <= 31 and not re.match(r"\s*20\d\d", text[single.start(2):]):
+        return parse(single.group(2), single.group(1), single.group(3)), None
+    relative = re.search(r"\b(tomorrow|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week))\b", text, re.I)
+    if relative:
+        parsed = dateparser.parse(relative.group(1), languages=["en"], settings=settings)  # type: ignore[arg-type]
+        if parsed:
+            return parsed.date(), None
+    return None, None
+
+
+def _duration(text: str, trip: dict[str, Any]) -> int | None:
+    current = int(trip.get("days") or 0)
+    more = re.search(rf"\b{_NUM}\s+(more|extra|additional)\s+(days?|nights?)\b", text, re.I)
+    if more and current:
+        return current + _number(more.group(1))
+    less = re.search(rf"\b{_NUM}\s+(days?|nights?)\s+(less|fewer|shorter)\b|\b{_NUM}\s+(fewer|less)\s+(days?|nights?)\b", text, re.I)
+    if less and current:
+        return max(1, current - _number(less.group(1) or less.group(4)))
+    weekend = re.search(r"\b(long weekend|weekend)\b", text, re.I)
+    days = re.findall(rf"\b{_NUM}[\s-]+(days?|nights?)\b", text, re.I)
     if days:
-        changes["days"] = int(days[-1][0])
-    else:
-        weeks = _WEEKS.findall(text)
-        if weeks:
-            w = weeks[-1].lower()
-            changes["days"] = 7 * (_WORD_NUMBERS.get(w) or int(w))
-    people = _PEOPLE.findall(text)
-    if people:
-        changes["travellers"] = int(people[-1][0])
-    return replace(facts, **changes) if changes else facts
+        count, unit = days[-1]
+        n = _number(count)
+        return n + 1 if unit.lower().startswith("night") else n
+    weeks = re.findall(rf"\b{_NUM}[\s-]+weeks?\b|\b(fortnight)\b", text, re.I)
+    if weeks:
+        count, fortnight = weeks[-1]
+        return 14 if fortnight else 7 * _number(count)
+    if weekend and not re.search(r"\bnext weekend\b", text, re.I):
+        return 4 if weekend.group(1).lower() == "long weekend" else 3
+    return None
 
 
-def facts_from_messages(messages: list[str]) -> TripFacts:
-    facts = TripFacts()
-    for message in messages:
-        facts = update_facts(facts, message)
-    return facts
+def _travellers(text: str) -> int | None:
+    t = text
+    m = re.search(rf"\b{_NUM}\s+adults?\s+and\s+{_NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.I)
+    if m:
+        return _number(m.group(1)) + _number(m.group(2))
+    m = re.search(rf"\bwith\s+(?:my\s+)?{_NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.I)
+    if m:
+        return _number(m.group(1)) + 1
+    m = re.search(rf"\b(?:family of|group of|party of)\s+{_NUM}\b", t, re.I)
+    if m:
+        return _number(m.group(1))
+    m = re.search(rf"\b{_NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.I)
+    if m and m.group(1).lower() not in ("a", "an"):
+        return _number(m.group(1)) + (1 if m.group(2).lower() == "friends" and "with" in t.lower() else 0)
+    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{_NUM}\b", t, re.I)
+    if m:
+        return _number(m.group(1))
+    m = re.search(r"\bfor\s+(two|three|four|five|six|\d)\b(?!\s*(?:days?|nights?|weeks?|months?|hours?|k\b|[\d,.]))", t, re.I)
+    if m:
+        return _number(m.group(1))
+    if re.search(r"\b(with|and) my (wife|husband|partner|girlfriend|boyfriend|spouse|fianc[ée]e?|friend|mum|mom|dad|"
+                 r"mother|father|sister|brother|son|daughter)\b|\b(a couple|honeymoon|the two of us|both of us)\b", t, re.I):
+        return 2
+    if re.search(r"\b(solo|alone|by myself|just me|on my own|only me)\b", t, re.I):
+        return 1
+    return None
+
+
+def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[float, str] | None:
+    current = trip.get("budget") or {}
+    default_currency = current.get("currency") or prefs.get("currency") or "USD"
+    mentions = []
+    for m in _MONEY.finditer(text):
+        if re.match(r"\s*(per|a|an|each)\s+(night|day|person)\b", text[m.end():], re.I):
+            continue
+        if m.group("sym"):
+            amount = _amount(m.group("num1"), m.group("k1"))
+            currency = _SYMBOLS[m.group("sym").upper() if m.group("sym") != "€" else "€"]
+        else:
+            amount = _amount(m.group("num2"), m.group("k2"))
+            word = m.group("code").lower()
+            currency = _CURRENCY_WORDS[word]
+            if currency == "USD" and m.group("kind"):
+                currency = _DOLLAR_KINDS.get(m.group("kind").strip().lower(), "USD")
+        if amount:
+            mentions.append((amount, currency, m.start()))
+    if not mentions:
+        bare = _BARE_BUDGET.search(text)
+        if bare:
+            amount = _amount(bare.group("num"), bare.group("k"))
+            if amount:
+                mentions.append((amount, default_currency, bare.start()))
+    if not mentions:
+        if re.search(r"\bdouble (my|our|the) budget\b", text, re.I) and current:
+            return current["amount"] * 2, current["currency"]
+        return None
+    amount, currency, start = mentions[-1]
+    before = text[:start]
+    if current and re.search(r"\b(increase|raise|add|up|bump|extend|more)\b.*\bby\s+$|\bextra\s+$|\badd(ing)?\s+(another\s+)?$",
+                             before, re.I):
+        return current["amount"] + est.convert(amount, currency, current["currency"]), current["currency"]
+    if current and re.search(r"\b(reduce|cut|lower|decrease|drop|less)\b.*\bby\s+$", before, re.I):
+        return max(1.0, current["amount"] - est.convert(amount, currency, current["currency"])), current["currency"]
+    return amount, currency
+
+
+def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: dt.date) -> Parsed:
+    """The facts this message changes, relative to `trip` and `prefs`, and what it asks about."""
+    out = Parsed(greeting=bool(_GREETING.match(text)), thanks=bool(_THANKS.match(text)))
+    out.intents = {name for name, pattern in _INTENTS.items() if pattern.search(text)}
+    money_in_text = bool(_MONEY.search(text))
+    if money_in_text:
+        out.intents.add("budget")
+    question = bool(_QUESTION.search(text)) and not _WHAT_IF.search(text)
+    asking_about = question and bool(out.intents & {"weather", "holidays", "flights", "hotels"})
+    changes: dict[str, Any] = {}
+    current = list(trip.get("destinations") or [])
+
+    # Places: destinations, origin, home airport.
+    mentions = _mentions(text)
+    wanted = [m.name for m in mentions if m.role == "destination"]
+    removed = [m.name for m in mentions if m.role in ("remove", "replaced")]
+    for m in mentions:
+        if m.role == "origin":
+            changes["origin"] = m.name
+        elif m.role == "home":
+            changes["home_airport"] = m.name
+    wanted = [w for w in dict.fromkeys(wanted) if w != changes.get("origin") and w != changes.get("home_airport")]
+    if wanted and asking_about and current:
+        out.focus_cities = wanted
+    elif wanted or removed:
+        if any(m.role == "replaced" for m in mentions) and current:
+            replaced = [m.name for m in mentions if m.role == "replaced"]
+            new = []
+            for city in current:
+                if city in replaced:
+                    new.extend(w for w in wanted if w not in new)
+                elif city not in new:
+                    new.append(city)
+            if not any(w in new for w in wanted):
+                new.extend(wanted)
+        elif wanted and current and _ADD_WORDS.search(text) and not re.search(r"\binstead\b|\bactually\b", text, re.I):
+            new = current + [w for w in wanted if w not in current]
+        elif wanted:
+            new = wanted
+        else:
+            new = list(current)
+        new = [c for c in new if c not in removed or c in wanted]
+        if new != current and new:
+            changes["destinations"] = new
+
+    # Unknown places: a capitalised name after "to/in/visit/from" that is no city we know.
+    known_spans = [(s, e) for _n, s, e in find_places(text)]
+    for m in _UNKNOWN_PLACE.finditer(text):
+        name = m.group(1)
+        first = name.split()[0]
+        if fold(first) in _NOT_PLACES or any(s <= m.start(1) < e for s, e in known_spans):
+            continue
+        if resolve_place(name) is not None:
+            continue
+        out.unknown_places.append(name)
+    if not wanted and not current:
+        # A country named as the destination ("I want to go to Japan") is asked about too.
+        for m in _UNKNOWN_PLACE.finditer(text):
+            if resolve_country(m.group(1)) is not None and m.group(1) not in out.unknown_places:
+                out.unknown_places.append(m.group(1))
+
+    # When: exact dates, a month (and year), a season, or two months to choose from.
+    first, last = _explicit_dates(text, now)
+    months = month_mentions(text)
+    years = _YEAR.findall(text)
+    distinct_months = list(dict.fromkeys(m for m, _ in months))
+    if first is not None:
+        if not (asking_about and trip.get("month")):
+            changes["start_date"] = first.isoformat()
+            if last is not None and last >= first:
+                changes["end_date"] = last.isoformat()
+    elif len(distinct_months) > 1 and re.search(r"\bor\b", text, re.I):
+        out.ambiguous_months = [est.MONTHS[m - 1] for m in distinct_months]
+    elif distinct_months:
+        month = distinct_months[-1]
+        year = int(years[-1]) if years else None
+        if asking_about and trip.get("month"):
+            out.focus_month = month
+        elif month != trip.get("month") or (year is not None and year != trip.get("year")) or trip.get("start_date"):
+            changes["month"] = est.MONTHS[month - 1]
+            if year is not None:
+                changes["year"] = year
+    elif re.search(r"\bnext month\b", text, re.I):
+        changes["month"] = est.MONTHS[now.month % 12]
+    elif _SEASON.search(text) and not trip.get("month"):
+        season = _SEASON.search(text).group(1).lower()  # type: ignore[union-attr]
+        out.ambiguous_months = [est.MONTHS[m - 1] for m in _SEASON_MONTHS[season]]
+    elif years and trip.get("month") and int(years[-1]) != trip.get("year"):
+        changes["year"] = int(years[-1])
+
+    days = _duration(text, trip)
+    if days is not None and days != trip.get("days") and "end_date" not in changes:
+        changes["days"] = days
+    travellers = _travellers(text)
+    if travellers is not None and travellers != trip.get("travellers"):
+        changes["travellers"] = travellers
+    budget = _budget(text, trip, prefs)
+    if budget is not None:
+        amount, currency = budget
+        if (trip.get("budget") or {}) != {"amount": float(amount), "currency": currency}:
+            changes["budget_amount"], changes["budget_currency"] = round(float(amount), 2), currency
+    pref_currency = _PREF_CURRENCY.search(text)
+    if pref_currency:
+        code = _CURRENCY_WORDS[(pref_currency.group("a") or pref_currency.group("b")).lower()]
+        if code != prefs.get("currency"):
+            changes["preferred_currency"] = code
+    for name, pattern in _HOTEL_CLASS:
+        if pattern.search(text):
+            if name != trip.get("hotel_class"):
+                changes["hotel_class"] = name
+            if _STYLE_IS_LASTING.search(text) and name != prefs.get("travel_style"):
+                changes["travel_style"] = name
+            out.intents.add("hotels")
+            break
+    for name, pattern in _PACE:
+        if pattern.search(text):
+            if name != trip.get("pace"):
+                changes["pace"] = name
+            break
+    out.changes = changes
+    return out

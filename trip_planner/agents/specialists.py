@@ -1,0 +1,79 @@
+"""The three specialists the concierge hands work to: flights, hotels and the budget.
+
+Each is an `LlmAgent` with its own tools, wrapped by the concierge in an ADK `AgentTool`: the
+specialist runs in isolation on one brief and returns its text, and the concierge stays the agent the
+traveller talks to (with `sub_agents`, the next user turn would go to whichever agent spoke last).
+The brief is a typed `TripBrief`, so Gemini fills it as structured arguments and the offline planner
+reads it as JSON.
+"""
+
+from __future__ import annotations
+
+from google.adk.agents import LlmAgent
+from google.adk.models import BaseLlm
+from pydantic import BaseModel, Field
+
+from trip_planner.agents.tools import BUDGET_TOOLS, FLIGHT_TOOLS, HOTEL_TOOLS
+
+FLIGHT_SPECIALIST = "flight_specialist"
+HOTEL_SPECIALIST = "hotel_specialist"
+BUDGET_SPECIALIST = "budget_specialist"
+
+
+class TripBrief(BaseModel):
+    """What a specialist needs to know about the trip; every field comes from the concierge's state."""
+
+    destinations: list[str] = Field(description="The trip's cities in order.")
+    origin: str | None = Field(default=None, description="Departure city or IATA code.")
+    month: str | None = Field(default=None, description="Travel month name.")
+    year: int | None = Field(default=None, description="Travel year.")
+    days: int = Field(default=5, description="Length of the trip in days.")
+    travellers: int = Field(default=1, description="Number of travellers.")
+    hotel_class: str = Field(default="mid-range", description="budget, mid-range, upscale or luxury.")
+    pace: str = Field(default="moderate", description="relaxed, moderate or packed.")
+    currency: str = Field(default="USD", description="ISO code to give prices in.")
+    budget_amount: float | None = Field(default=None, description="The traveller's total budget.")
+    budget_currency: str | None = Field(default=None, description="The budget's currency code.")
+    question: str = Field(default="", description="What the traveller asked, in their words.")
+
+
+_COMMON = """Every figure your tools return is an estimate from a stated model: say "estimate" next to it
+and never present it as a quote or a booking. Answer in short Markdown for the concierge to pass on."""
+
+
+def build_flight_specialist(model: BaseLlm | str) -> LlmAgent:
+    return LlmAgent(
+        name=FLIGHT_SPECIALIST,
+        model=model,
+        description="Flight specialist: airports and estimated economy fares for the trip's legs.",
+        instruction="You are the flight specialist. Find the airports and estimate the fares for every leg "
+        "of the trip in the brief (a round trip for one city; origin -> each city -> origin for several). "
+        + _COMMON,
+        tools=list(FLIGHT_TOOLS),
+        input_schema=TripBrief,
+    )
+
+
+def build_hotel_specialist(model: BaseLlm | str) -> LlmAgent:
+    return LlmAgent(
+        name=HOTEL_SPECIALIST,
+        model=model,
+        description="Hotel specialist: estimated nightly rates and hotel totals in each city of the trip.",
+        instruction="You are the hotel specialist. Estimate the hotel cost in every city of the brief at the "
+        "requested hotel class, sharing the nights between the cities. " + _COMMON,
+        tools=list(HOTEL_TOOLS),
+        input_schema=TripBrief,
+    )
+
+
+def build_budget_specialist(model: BaseLlm | str) -> LlmAgent:
+    return LlmAgent(
+        name=BUDGET_SPECIALIST,
+        model=model,
+        description="Budget specialist (financial planner): whole-trip cost estimate against the budget.",
+        instruction="You are the budget specialist, a careful financial planner. Estimate the whole trip's "
+        "cost and compare it with the traveller's budget; if it does not fit, say what would (fewer days, "
+        "a cheaper hotel class). " + _COMMON,
+        tools=list(BUDGET_TOOLS),
+        input_schema=TripBrief,
+    )
