@@ -19,6 +19,9 @@ def _configure_logging(level: str) -> None:
     # Third-party chatter stays at WARNING unless asked for.
     for noisy in ("google_adk", "google.adk", "httpx", "opik", "aiosqlite", "sqlalchemy", "LiteLLM"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Expected, not a fault: a bounded read of a long session can start inside a turn, and ADK warns on
+    # every model call that it drops the orphaned tool responses.
+    logging.getLogger("google_adk.google.adk.flows.llm_flows.tools._rearranger").setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import GetSessionConfig
 from google.genai import types
 
+from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core.locks import ConversationLocks, Ticket
@@ -103,6 +104,7 @@ class TripPlannerRunner:
     async def start(self) -> None:
         await self.sessions.start()
         await self._prune_inbound()
+        await asyncio.to_thread(warm_up)
 
     async def _prune_inbound(self) -> None:
         """Forget answered messages past the retention; cheap, so done at start and hourly."""
