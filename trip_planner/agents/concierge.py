@@ -20,7 +20,11 @@ from google.adk.models import BaseLlm
 from google.adk.tools.agent_tool import AgentTool
 from google.genai import types
 
-from trip_planner.agents.specialists import build_budget_specialist, build_flight_specialist, build_hotel_specialist
+from trip_planner.agents.specialists import (
+    build_budget_specialist,
+    build_flight_specialist,
+    build_hotel_specialist,
+)
 from trip_planner.agents.tools import CONCIERGE_TOOLS, TRIP_KEY, read_preferences, today
 
 INSTRUCTION = """You are a friendly travel concierge. Help the traveller plan a trip: destinations,
