@@ -342,7 +342,7 @@ class _PlannerMixin:
     async def setup_hook(self) -> None:
         """Runs at the end of login: start the recovery sweep, sync the slash commands."""
         self._recovery = asyncio.create_task(
-            self.runner.run_recovery(self.redeliver, every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
+            self.runner.run_recovery(self.redeliver, platform="discord", every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
             name="discord-recovery",
         )
         if not self.sync_commands_on_setup:

@@ -457,17 +457,22 @@ async def test_an_answer_discord_refused_is_sent_once_by_the_recovery_sweep(
         await handled(discord_standin, bot, "message", 1)
         assert contents(discord_standin, channel) == []
 
-        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 1
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 1
         [answer] = contents(discord_standin, channel)
         assert "Vienna" in answer
-        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 0
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
         assert len(contents(discord_standin, channel)) == 1
 
 
 async def test_a_sent_answer_is_never_swept_again(discord_standin: DiscordStandIn, settings: Settings) -> None:
     async with running_bot(discord_standin, settings) as bot:
-        await dm_answer(discord_standin, ALICE, "Plan a trip to Vienna")
-        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 0
+        answer = await dm_answer(discord_standin, ALICE, "Plan a trip to Vienna")
+        await handled(discord_standin, bot, "message", 1)  # the handler, mark_delivered included, is done
+        record = await bot.runner.sessions.store.get_inbound(
+            message_id=inbound_message_id(int(answer["inbound"]["id"]))
+        )
+        assert record is not None and record.delivered_at is not None
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
         assert len(contents(discord_standin, discord_standin.dm_channel(ALICE))) == 1
 
 
@@ -481,7 +486,7 @@ async def test_a_recovered_server_answer_is_still_a_reply_to_the_mention(
         )
         await handled(discord_standin, bot, "message", 1)
         assert contents(discord_standin, CHANNEL) == []
-        assert await bot.runner.recover_undelivered(bot.client.redeliver, older_than_s=0) == 1
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 1
         [reply] = discord_standin.sent_messages(CHANNEL)
         assert reply["message_reference"]["message_id"] == int(mention["id"])
         assert "Paris" in reply["content"] and reply["allowed_mentions"]["parse"] == []

@@ -259,22 +259,24 @@ async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url
     try:
         # Persisted but never answered (the process died before the model ran).
         assert await r.sessions.store.claim_inbound(
-            message_id="m-left", user_id="u", text="Trip to Rome", reply_to={"channel": "D1"}
+            message_id="t:left", user_id="u", text="Trip to Rome", reply_to={"channel": "D1"}
         )
         # Answered but never posted (the process died before the platform call).
-        answered = await r.ask("u2", "Trip to Lisbon", message_id="m-unposted")
+        answered = await r.ask("u2", "Trip to Lisbon", message_id="t:unposted")
         # Answered and posted: never touched again.
-        await r.ask("u3", "Trip to Tokyo", message_id="m-done")
-        await r.mark_delivered("m-done")
+        await r.ask("u3", "Trip to Tokyo", message_id="t:done")
+        await r.mark_delivered("t:done")
+        # Another platform's message is that platform's adapter's to deliver.
+        assert await r.sessions.store.claim_inbound(message_id="other:1", user_id="o", text="Trip to Oslo")
 
-        assert await r.recover_undelivered(deliver, older_than_s=60) == 0  # too recent: may be in flight
-        assert await r.recover_undelivered(deliver, older_than_s=0) == 2
+        assert await r.recover_undelivered(deliver, platform="t", older_than_s=60) == 0  # too recent: may be in flight
+        assert await r.recover_undelivered(deliver, platform="t", older_than_s=0) == 2
         by_id = {m: (text, reply_to) for m, text, reply_to in delivered}
-        assert set(by_id) == {"m-left", "m-unposted"}
-        assert "Rome" in by_id["m-left"][0] and by_id["m-left"][1] == {"channel": "D1"}
-        assert by_id["m-unposted"][0] == answered.text
+        assert set(by_id) == {"t:left", "t:unposted"}
+        assert "Rome" in by_id["t:left"][0] and by_id["t:left"][1] == {"channel": "D1"}
+        assert by_id["t:unposted"][0] == answered.text
         assert await r.sessions.get_query_count("u") == 1
-        assert await r.recover_undelivered(deliver, older_than_s=0) == 0  # delivered once only
+        assert await r.recover_undelivered(deliver, platform="t", older_than_s=0) == 0  # delivered once only
         assert len(delivered) == 2
     finally:
         await r.close()
@@ -291,11 +293,11 @@ async def test_a_failed_delivery_is_tried_again_later(sqlite_url: str) -> None:
             raise ConnectionError("platform down")
 
     try:
-        await r.ask("u", "Trip to Rome", message_id="m1")
-        assert await r.recover_undelivered(flaky_deliver, older_than_s=0) == 0
-        assert await r.recover_undelivered(flaky_deliver, older_than_s=0) == 1
+        await r.ask("u", "Trip to Rome", message_id="t:1")
+        assert await r.recover_undelivered(flaky_deliver, platform="t", older_than_s=0) == 0
+        assert await r.recover_undelivered(flaky_deliver, platform="t", older_than_s=0) == 1
         assert attempts == 2
-        assert await r.recover_undelivered(flaky_deliver, older_than_s=0) == 0
+        assert await r.recover_undelivered(flaky_deliver, platform="t", older_than_s=0) == 0
     finally:
         await r.close()
 
@@ -311,7 +313,7 @@ async def test_recovery_and_a_live_turn_never_both_answer(sqlite_url: str) -> No
 
     try:
         live, swept = await asyncio.gather(
-            r.ask("u", "Trip to Rome", message_id="race"), r.recover_undelivered(deliver, older_than_s=0)
+            r.ask("u", "Trip to Rome", message_id="t:race"), r.recover_undelivered(deliver, platform="t", older_than_s=0)
         )
         answers = [live.text] if live.status == "answered" else []
         answers += delivered

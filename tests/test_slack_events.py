@@ -466,10 +466,10 @@ async def test_an_answer_slack_would_not_take_is_posted_once_by_the_recovery_swe
     assert slack.bot_messages(DM) == []
     slack._failures.clear()
 
-    assert await runner.recover_undelivered(bot.bot.redeliver, older_than_s=0) == 1
+    assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 1
     [answer] = slack.bot_messages(DM)
     assert "Lisbon" in answer["text"]
-    assert await runner.recover_undelivered(bot.bot.redeliver, older_than_s=0) == 0
+    assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 0
     assert len(slack.bot_messages(DM)) == 1
     # The recovered answer is remembered like any other: a 👍 on it closes the conversation.
     await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
@@ -478,5 +478,5 @@ async def test_an_answer_slack_would_not_take_is_posted_once_by_the_recovery_swe
 
 async def test_a_delivered_answer_is_never_swept_again(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
     await bot.dm(LISBON)
-    assert await runner.recover_undelivered(bot.bot.redeliver, older_than_s=0) == 0
+    assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 0
     assert len([m for m in slack.bot_messages(DM) if m["text"] != PLACEHOLDER]) == 1

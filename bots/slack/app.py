@@ -157,7 +157,7 @@ class SlackBot:
         """Verify the token, then take events: Socket Mode with an app token, else HTTP."""
         await self.verify()
         self._recovery = asyncio.create_task(
-            self.runner.run_recovery(self.redeliver, every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
+            self.runner.run_recovery(self.redeliver, platform="slack", every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
             name="slack-recovery",
         )
         if self.config.socket_mode:

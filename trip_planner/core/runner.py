@@ -159,18 +159,22 @@ class TripPlannerRunner:
         considers the message undelivered."""
         await self.sessions.store.mark_delivered(message_id=message_id)
 
-    async def recover_undelivered(self, deliver: Deliver, *, older_than_s: float = 300.0, limit: int = 50) -> int:
+    async def recover_undelivered(
+        self, deliver: Deliver, *, platform: str, older_than_s: float = 300.0, limit: int = 50
+    ) -> int:
         """Answer and deliver messages a crashed or failed worker left behind.
 
         A message persisted but never answered is answered now; one answered but never posted is
         posted from its stored answer. `deliver(record, reply)` posts using the `reply_to` the adapter
         stored; if it raises, the message is tried again after `older_than_s`. Safe to run in every
         worker: each message is leased to one, and answering re-checks the message under the
-        conversation lock. Returns how many messages were delivered.
+        conversation lock. Only messages whose id starts with `platform` + ":" are considered: each
+        adapter delivers its own platform's answers. Returns how many messages were delivered.
         """
         delivered = 0
         store = self.sessions.store
-        for record in await store.undelivered_inbound(older_than_s=older_than_s, limit=limit):
+        prefix = f"{platform}:"
+        for record in await store.undelivered_inbound(prefix=prefix, older_than_s=older_than_s, limit=limit):
             if not await store.lease_for_recovery(message_id=record.message_id, older_than_s=older_than_s):
                 continue
             if record.status == "received":
@@ -194,11 +198,13 @@ class TripPlannerRunner:
             delivered += 1
         return delivered
 
-    async def run_recovery(self, deliver: Deliver, *, every_s: float = 60.0, older_than_s: float = 300.0) -> None:
+    async def run_recovery(
+        self, deliver: Deliver, *, platform: str, every_s: float = 60.0, older_than_s: float = 300.0
+    ) -> None:
         """Sweep for undelivered messages until cancelled; adapters run it as a background task."""
         while True:
             try:
-                await self.recover_undelivered(deliver, older_than_s=older_than_s)
+                await self.recover_undelivered(deliver, platform=platform, older_than_s=older_than_s)
             except Exception:
                 log.exception("Recovery sweep failed; trying again in %.0fs", every_s)
             await asyncio.sleep(every_s)

@@ -369,15 +369,19 @@ class ConversationStore:
     def _last_touched() -> Any:
         return func.coalesce(inbound.c.attempt_at, inbound.c.answered_at, inbound.c.received_at)
 
-    async def undelivered_inbound(self, *, older_than_s: float, limit: int = 50) -> list[InboundRecord]:
-        """Messages whose answer never reached the platform (unanswered, or answered but not posted),
-        untouched for `older_than_s`; oldest first."""
+    async def undelivered_inbound(self, *, prefix: str, older_than_s: float, limit: int = 50) -> list[InboundRecord]:
+        """Messages whose id starts with `prefix` (one platform's) and whose answer never reached the
+        platform (unanswered, or answered but not posted), untouched for `older_than_s`; oldest first."""
         cutoff = time.time() - older_than_s
         async with self._tx() as conn:
             rows = (
                 await conn.execute(
                     select(inbound)
-                    .where(inbound.c.delivered_at.is_(None), self._last_touched() <= cutoff)
+                    .where(
+                        inbound.c.message_id.startswith(prefix, autoescape=True),
+                        inbound.c.delivered_at.is_(None),
+                        self._last_touched() <= cutoff,
+                    )
                     .order_by(inbound.c.received_at)
                     .limit(limit)
                 )
