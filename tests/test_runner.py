@@ -7,7 +7,6 @@ import logging
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.flaky_model import FlakyModel
@@ -312,7 +311,7 @@ async def test_recovery_and_a_live_turn_never_both_answer(sqlite_url: str) -> No
         delivered.append(reply.text)
 
     try:
-        live, swept = await asyncio.gather(
+        live, _swept = await asyncio.gather(
             r.ask("u", "Trip to Rome", message_id="t:race"), r.recover_undelivered(deliver, platform="t", older_than_s=0)
         )
         answers = [live.text] if live.status == "answered" else []
