@@ -4,10 +4,18 @@ works, is down, answers 500 or hangs, compared with tracing off.
 Each configuration gets its own runner on a fresh SQLite file and the offline model, one warm-up
 conversation, then the same measured conversations. "Shutdown" is `TripPlannerRunner.close()`, which
 flushes the tracer with its 2 s bound.
+
+With the backend down, answering 500 or hanging, what is measured is the steady state: after the
+warm-up the benchmark waits (at most `BREAKER_WAIT_S`) until the tracer's circuit breaker has
+opened, as it does within seconds of the first failed delivery in production (a hung backend takes
+longest: a request must stay unanswered for `hang_after_s`, then a probe must time out). Turns then
+run untraced, and shutdown skips the flush the breaker knows cannot succeed. The seconds before the
+breaker opens cost what tracing a working backend costs (the "works" rows).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import statistics
@@ -34,6 +42,7 @@ QUESTIONS = [
 ]
 MODES: list[Mode] = ["ok", "down", "500", "hang"]
 _OPIK_VARIABLES = ("OPIK_API_KEY", "OPIK_URL_OVERRIDE", "OPIK_WORKSPACE", "OPIK_TRACK_DISABLE")
+BREAKER_WAIT_S = 60.0
 
 
 @contextmanager
@@ -56,7 +65,17 @@ def _opik_env(url: str | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
-async def _measure(database: Path, url: str | None) -> tuple[list[float], float]:
+async def _breaker_opened(runner: TripPlannerRunner, mode: Mode) -> None:
+    """Wait until the tracer's breaker has left `closed` (the steady state with a broken backend)."""
+    deadline = time.monotonic() + BREAKER_WAIT_S
+    while time.monotonic() < deadline:
+        if str(getattr(runner.tracer, "breaker_state", "closed")) != "closed":
+            return
+        await asyncio.sleep(0.1)
+    log.warning("Opik backend %s: the breaker did not open within %.0fs; measuring anyway", mode, BREAKER_WAIT_S)
+
+
+async def _measure(database: Path, url: str | None, mode: Mode | None = None) -> tuple[list[float], float]:
     """Per-turn latencies (ms) and the close() time (ms) of one runner."""
     with _opik_env(url):
         runner = TripPlannerRunner(Settings(database_url=f"sqlite+aiosqlite:///{database}"))
@@ -65,6 +84,8 @@ async def _measure(database: Path, url: str | None) -> tuple[list[float], float]
     try:
         for question in QUESTIONS:  # warm-up: imports, first compilation, table creation
             await runner.ask("console:warmup", question)
+        if mode is not None and mode != "ok":
+            await _breaker_opened(runner, mode)
         for n in range(CONVERSATIONS):
             user = f"console:bench{n}"
             for question in QUESTIONS:
@@ -101,7 +122,7 @@ async def run() -> list[Row]:
                     turns, closed = await _measure(database, None)
                 else:
                     with OpikStandIn(config) as standin:
-                        turns, closed = await _measure(database, standin.url)
+                        turns, closed = await _measure(database, standin.url, config)
                 latencies[config].extend(turns)
                 closes[config].append(closed)
     base, base_close = latencies[None], statistics.median(closes[None])

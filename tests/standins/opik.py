@@ -12,6 +12,10 @@ Modes:
 - "down": nothing listens on the port (connection refused), like a backend that is not running.
 - "hang": accept every connection and never answer, like a backend behind a dead load balancer.
 
+`set_mode()` switches a running stand-in to another mode on the same URL (a backend going down,
+failing or recovering): switching to "down" closes the listening socket, switching away from it
+listens again.
+
 Point the SDK at it with ``OPIK_URL_OVERRIDE=standin.url`` (the base ends in ``/api`` as a real
 self-hosted Opik does). Request bodies arrive gzip-compressed JSON and are stored decoded.
 """
@@ -101,6 +105,26 @@ class OpikStandIn:
         if errors:
             raise errors[0]
         return self
+
+    def set_mode(self, mode: Mode) -> None:
+        """Switch to `mode` on the same port; returns once the new mode is in effect."""
+        if mode == self.mode:
+            return
+        previous = self.mode
+        if previous != "down" and mode == "down":
+            self.stop()  # nothing listens any more: connections are refused
+            self.mode = mode
+            return
+        self.mode = mode  # requests arriving from now on are answered in the new mode
+        if previous == "hang" and self._loop is not None and self._release is not None:
+            release = self._release
+            self._loop.call_soon_threadsafe(self._renew_release)  # for a later switch back to "hang"
+            self._loop.call_soon_threadsafe(release.set)  # let the hung requests end (503)
+        if previous == "down":
+            self.start()
+
+    def _renew_release(self) -> None:
+        self._release = asyncio.Event()
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:

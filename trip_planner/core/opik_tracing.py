@@ -17,7 +17,12 @@ What lands in Opik (project `Settings.opik_project`):
 Never in the way: every call into the SDK only enqueues work for its background sender (no REST call
 on the event loop), each hook swallows and logs its own failures, and `flush()` returns within its
 timeout even with the backend down (the SDK alone waits its full flush timeout, and at interpreter
-exit about 11 s more).
+exit about 11 s more). Enqueueing is cheap but not free: the ADK integration converts every model
+request to a dict and the SDK's threads serialise and compress under the GIL, which costs a turn
+20-30 % for data that cannot be delivered while the backend is down or failing. So a circuit breaker
+(`CircuitBreaker`) watches the SDK's own HTTP traffic; while it is open, turns run untraced (no
+trace, no ADK spans, no records or feedback) and it probes the backend in a background thread until
+it answers again.
 
 Import this module only when Opik is configured: importing opik starts its error reporting, so the
 quiet defaults below must be in the environment first.
@@ -26,17 +31,25 @@ quiet defaults below must be in the environment first.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import datetime
 import logging
 import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from trip_planner.core.circuit_breaker import (
+    BreakerSettings,
+    BreakerState,
+    CircuitBreaker,
+    safely,
+    watch_http_client,
+)
 from trip_planner.core.tracing import TurnTrace
 
 log = logging.getLogger(__name__)
@@ -65,8 +78,10 @@ def apply_quiet_defaults(env: MutableMapping[str, str] | None = None) -> None:
 
 apply_quiet_defaults()
 
+import httpx
 import opik
 from opik import context_storage, id_helpers
+from opik import httpx_client as opik_httpx
 from opik.api_objects import opik_client
 
 
@@ -114,6 +129,61 @@ class _Record:
 
 _LIVE_TRACERS: weakref.WeakSet[OpikConversationTracer] = weakref.WeakSet()
 
+# Whether the turn running in this context is traced, decided once when it starts: the ADK
+# callbacks follow that decision, so a breaker that opens or closes mid-turn never leaves a turn
+# half traced (an llm span opened without its trace, or left on the context stack). None outside
+# a turn: the callbacks then follow the breaker as it stands.
+_TURN_TRACED: contextvars.ContextVar[bool | None] = contextvars.ContextVar("trip_planner_turn_traced", default=None)
+
+
+def _sync_tracing_active() -> None:
+    """Switch the SDK's process-wide tracing flag to match the live tracers and their breakers.
+
+    The ADK integration patches ADK's own OpenTelemetry tracer process-wide and sends what it
+    records only while `opik.is_tracing_active()`: off while every breaker is open (and after the
+    last tracer shut down), so an untraced turn sends nothing through that path either.
+    """
+    try:
+        opik.set_tracing_active(any(tracer.tracing_now() for tracer in list(_LIVE_TRACERS)))
+    except Exception:
+        log.debug("Opik: could not switch the SDK's tracing flag", exc_info=True)
+
+
+def _gated_adk_tracer(allows: Callable[[], bool], **arguments: Any) -> Any:
+    """opik's ADK `OpikTracer`, whose callbacks do nothing in a turn that is not traced.
+
+    Its callbacks run inside the turn, on the event loop, and are where the integration spends
+    (converting each model request to a dict, creating spans): skipping them is most of what an
+    open breaker saves. The class is made per tracer so the gate survives ADK copying an agent
+    (the SDK's `__getstate__` copies the instance dict, never the class).
+    """
+    from opik.integrations.adk import OpikTracer
+
+    def traced() -> bool:
+        decided = _TURN_TRACED.get()
+        return allows() if decided is None else decided
+
+    class GatedOpikTracer(OpikTracer):  # type: ignore[misc]
+        def before_agent_callback(self, *args: Any, **kwargs: Any) -> Any:
+            return super().before_agent_callback(*args, **kwargs) if traced() else None
+
+        def after_agent_callback(self, *args: Any, **kwargs: Any) -> Any:
+            return super().after_agent_callback(*args, **kwargs) if traced() else None
+
+        def before_model_callback(self, *args: Any, **kwargs: Any) -> Any:
+            return super().before_model_callback(*args, **kwargs) if traced() else None
+
+        def after_model_callback(self, *args: Any, **kwargs: Any) -> Any:
+            return super().after_model_callback(*args, **kwargs) if traced() else None
+
+        def before_tool_callback(self, *args: Any, **kwargs: Any) -> Any:
+            return super().before_tool_callback(*args, **kwargs) if traced() else None
+
+        def after_tool_callback(self, *args: Any, **kwargs: Any) -> Any:
+            return super().after_tool_callback(*args, **kwargs) if traced() else None
+
+    return GatedOpikTracer(**arguments)
+
 
 def _shutdown_all() -> None:
     """At interpreter exit, release every client without the SDK's own (long) drain."""
@@ -129,21 +199,39 @@ atexit.register(_shutdown_all)
 class OpikConversationTracer:
     """Records conversations in Opik; every hook is best effort and never raises."""
 
-    def __init__(self, *, project_name: str, app_name: str, client: opik.Opik | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        project_name: str,
+        app_name: str,
+        client: opik.Opik | None = None,
+        breaker: BreakerSettings | None = None,
+    ) -> None:
         self.project_name = project_name
         self.app_name = app_name
         self._client = client or opik.Opik(project_name=project_name, _show_misconfiguration_message=False)
         # The ADK integration and start_as_current_trace log through the global client.
         opik.set_global_client(self._client)
-        # The ADK integration patches ADK process-wide; shutdown() switches it off again.
-        opik.set_tracing_active(True)
         self._lock = threading.Lock()
         self._records: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> _Record
         self._last_trace: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> trace id
         self._adk_tracer: Any = None
         self._closed = False
         self._dirty = False
+        self._http: httpx.Client | None = None
+        self._api_base = ""
+        self._unwatch: Callable[[], None] = lambda: None
+        self._breaker = CircuitBreaker(
+            breaker or BreakerSettings(), probe=self._probe, on_change=lambda _state: _sync_tracing_active()
+        )
+        try:
+            self._http, self._api_base = opik_httpx.upload_transport(self._client.rest_client)
+            self._unwatch = watch_http_client(self._http, self._breaker)
+        except Exception:
+            log.warning("Opik: cannot watch the SDK's HTTP client; tracing continues without a breaker", exc_info=True)
         _LIVE_TRACERS.add(self)
+        # The ADK integration patches ADK process-wide; shutdown() switches it off again.
+        _sync_tracing_active()
         try:
             where = self._client.config.url_override
         except Exception:
@@ -155,14 +243,50 @@ class OpikConversationTracer:
     def client(self) -> opik.Opik:
         return self._client
 
+    @property
+    def breaker_state(self) -> BreakerState:
+        """`closed` while tracing, `open` / `half_open` while the backend is down or failing."""
+        return self._breaker.state
+
+    @property
+    def breaker_opened_count(self) -> int:
+        """How many times the breaker has opened since this tracer started."""
+        return self._breaker.opened_count
+
+    def tracing_now(self) -> bool:
+        """Whether a turn starting now is recorded: not shut down and the breaker closed."""
+        return not self._closed and self._breaker.allows()
+
+    def _probe(self) -> str | None:
+        """Ask the API (not just the ping, which a failing backend still passes) whether it works.
+
+        Runs on the breaker's watcher thread only, through the SDK's own HTTP client so the
+        operator's credentials and workspace apply. None means the backend answered properly.
+        """
+        if self._http is None:
+            return None
+        base = self._api_base.rstrip("/")
+        try:
+            response = self._http.get(
+                f"{base}/v1/private/projects",
+                params={"page": 1, "size": 1},
+                timeout=self._breaker.settings.probe_timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if response.status_code >= 500:
+            return f"HTTP {response.status_code}"
+        return None
+
     # -- the Tracer protocol ----------------------------------------------------------------------
 
     def instrument_agent(self, agent: Any) -> None:
         """Attach opik's ADK callbacks to the agent tree (llm and tool spans inside each turn)."""
         try:
-            from opik.integrations.adk import OpikTracer, track_adk_agent_recursive
+            from opik.integrations.adk import track_adk_agent_recursive
 
-            self._adk_tracer = OpikTracer(
+            self._adk_tracer = _gated_adk_tracer(
+                self.tracing_now,
                 project_name=self.project_name,
                 tags=["trip_planner"],
                 metadata={"app": self.app_name},
@@ -172,8 +296,8 @@ class OpikConversationTracer:
             log.warning("Opik could not instrument the agent; turns are traced without spans", exc_info=True)
 
     def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None:
-        if self._closed:
-            return
+        if not self.tracing_now():
+            return  # breaker open: records are dropped, never queued for a backend that is away
         try:
             platform = platform_of(user_id)
             record = _Record(
@@ -199,6 +323,10 @@ class OpikConversationTracer:
         self, *, user_id: str, conversation_id: str, reason: str, feedback: str | None, total_queries: int
     ) -> None:
         if self._closed:
+            return
+        if not self._breaker.allows():
+            with self._lock:
+                self._records.pop(conversation_id, None)  # its end cannot be recorded: forget it
             return
         try:
             output = {"reason": reason, "feedback": feedback, "total_queries": total_queries}
@@ -245,7 +373,9 @@ class OpikConversationTracer:
         )
         turn = TurnTrace(conversation_id=conversation_id, query_num=query_num, query=query, metadata=metadata)
         manager: Any = None
-        if not self._closed:
+        traced = self.tracing_now()
+        decided = _TURN_TRACED.set(traced)
+        if traced:
             try:
                 manager = opik.start_as_current_trace(
                     f"user_query_{query_num}",
@@ -269,6 +399,10 @@ class OpikConversationTracer:
         finally:
             if manager is not None:
                 self._close_turn(manager, turn, interrupted)
+            try:
+                _TURN_TRACED.reset(decided)
+            except ValueError:  # exited in another context than entered: nothing to restore there
+                log.debug("Opik: turn left in another context", exc_info=True)
 
     def _close_turn(self, manager: Any, turn: TurnTrace, interrupted: BaseException | None) -> None:
         try:
@@ -297,8 +431,8 @@ class OpikConversationTracer:
 
     def feedback(self, *, conversation_id: str, value: float) -> None:
         """`user_satisfaction` on the thread and on the conversation's last query trace."""
-        if self._closed:
-            return
+        if not self.tracing_now():
+            return  # breaker open: dropped
         try:
             self._client.log_threads_feedback_scores(
                 [{"id": conversation_id, "name": THREAD_SCORE, "value": value}], project_name=self.project_name
@@ -322,7 +456,7 @@ class OpikConversationTracer:
     def create_query_span(self, conversation_id: str, query: str, query_num: int) -> Any:
         """The seed's meaning: a span `query_{n}` on the conversation trace; the caller ends it."""
         record = self.get_conversation_trace(conversation_id)
-        if record is None or self._closed:
+        if record is None or not self.tracing_now():
             return None
         try:
             with self._lock:
@@ -344,6 +478,10 @@ class OpikConversationTracer:
             return
         with self._lock:
             self._dirty = False  # one bounded attempt per batch of writes: exit does not wait again
+        if not self._breaker.allows():
+            # The backend is known to be down or failing: waiting would only spend the timeout.
+            log.debug("Opik: breaker %s, not waiting to flush", self._breaker.state.value)
+            return
 
         def drain() -> None:
             try:
@@ -374,16 +512,17 @@ class OpikConversationTracer:
         finally:
             self._closed = True
             _LIVE_TRACERS.discard(self)
+            self._breaker.stop()
+            safely(self._unwatch)
             try:
                 if opik_client.get_current_client_raw() is self._client:
                     opik_client.reset_global_client(end_client=False)
-                if not _LIVE_TRACERS:
-                    # ADK stays patched for the life of the process: without this, a later
-                    # untraced runner would still log traces through an auto-created default
-                    # client (Opik Cloud, "Default Project").
-                    opik.set_tracing_active(False)
             except Exception:
                 log.debug("Opik: could not clear the global client", exc_info=True)
+            # ADK stays patched for the life of the process: with no live tracer left the flag
+            # goes off, or a later untraced runner would still log traces through an
+            # auto-created default client (Opik Cloud, "Default Project").
+            _sync_tracing_active()
 
     def _metadata(
         self, *, conversation_id: str, user_id: str, session_id: str | None, platform: str
