@@ -313,6 +313,28 @@ class _PlannerMixin:
     user: discord.ClientUser | None
     tree: app_commands.CommandTree[Any]
 
+    def __init__(
+        self,
+        runner: TripPlannerRunner,
+        *,
+        server_mentions: bool = True,
+        sync_commands: bool = True,
+        answer_within_s: float = 2.0,
+        identify_interval_s: float = 5.0,
+        **options: Any,
+    ) -> None:
+        options.setdefault("intents", build_intents(server_mentions=server_mentions))
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        options.setdefault("max_messages", 1000)
+        super().__init__(**options)  # discord.Client or AutoShardedClient, next in the MRO
+        self._setup_planner(
+            runner,
+            server_mentions=server_mentions,
+            sync_commands=sync_commands,
+            answer_within_s=answer_within_s,
+            identify_interval_s=identify_interval_s,
+        )
+
     def _setup_planner(
         self,
         runner: TripPlannerRunner,
@@ -618,53 +640,9 @@ def _result(job: asyncio.Task[str]) -> str:
 class PlannerClient(_PlannerMixin, discord.Client):
     """One gateway connection: right for bots in fewer than ~2,500 servers."""
 
-    def __init__(
-        self,
-        runner: TripPlannerRunner,
-        *,
-        server_mentions: bool = True,
-        sync_commands: bool = True,
-        answer_within_s: float = 2.0,
-        identify_interval_s: float = 5.0,
-        **options: Any,
-    ) -> None:
-        options.setdefault("intents", build_intents(server_mentions=server_mentions))
-        options.setdefault("allowed_mentions", NO_MENTIONS)
-        options.setdefault("max_messages", 1000)
-        super().__init__(**options)
-        self._setup_planner(
-            runner,
-            server_mentions=server_mentions,
-            sync_commands=sync_commands,
-            answer_within_s=answer_within_s,
-            identify_interval_s=identify_interval_s,
-        )
-
 
 class ShardedPlannerClient(_PlannerMixin, discord.AutoShardedClient):
     """Several shards in one process (`shard_ids` picks which, for spreading over processes)."""
-
-    def __init__(
-        self,
-        runner: TripPlannerRunner,
-        *,
-        server_mentions: bool = True,
-        sync_commands: bool = True,
-        answer_within_s: float = 2.0,
-        identify_interval_s: float = 5.0,
-        **options: Any,
-    ) -> None:
-        options.setdefault("intents", build_intents(server_mentions=server_mentions))
-        options.setdefault("allowed_mentions", NO_MENTIONS)
-        options.setdefault("max_messages", 1000)
-        super().__init__(**options)
-        self._setup_planner(
-            runner,
-            server_mentions=server_mentions,
-            sync_commands=sync_commands,
-            answer_within_s=answer_within_s,
-            identify_interval_s=identify_interval_s,
-        )
 
 
 AnyPlannerClient = PlannerClient | ShardedPlannerClient
