@@ -9,6 +9,8 @@ reads it as JSON.
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.adk.agents import LlmAgent
 from google.adk.models import BaseLlm
 from pydantic import BaseModel, Field
@@ -41,39 +43,46 @@ _COMMON = """Every figure your tools return is an estimate from a stated model: 
 and never present it as a quote or a booking. Answer in short Markdown for the concierge to pass on."""
 
 
-def build_flight_specialist(model: BaseLlm | str) -> LlmAgent:
+def _specialist(model: BaseLlm | str, name: str, description: str, instruction: str, tools: list[Any]) -> LlmAgent:
+    """A specialist answers one typed brief with its own tools; the concierge keeps the conversation."""
     return LlmAgent(
-        name=FLIGHT_SPECIALIST,
+        name=name,
         model=model,
-        description="Flight specialist: airports and estimated economy fares for the trip's legs.",
-        instruction="You are the flight specialist. Find the airports and estimate the fares for every leg "
-        "of the trip in the brief (a round trip for one city; origin -> each city -> origin for several). "
-        + _COMMON,
-        tools=list(FLIGHT_TOOLS),
+        description=description,
+        instruction=f"{instruction} {_COMMON}",
+        tools=list(tools),
         input_schema=TripBrief,
+    )
+
+
+def build_flight_specialist(model: BaseLlm | str) -> LlmAgent:
+    return _specialist(
+        model,
+        FLIGHT_SPECIALIST,
+        "Flight specialist: airports and estimated economy fares for the trip's legs.",
+        "You are the flight specialist. Find the airports and estimate the fares for every leg of the trip in "
+        "the brief (a round trip for one city; origin -> each city -> origin for several).",
+        FLIGHT_TOOLS,
     )
 
 
 def build_hotel_specialist(model: BaseLlm | str) -> LlmAgent:
-    return LlmAgent(
-        name=HOTEL_SPECIALIST,
-        model=model,
-        description="Hotel specialist: estimated nightly rates and hotel totals in each city of the trip.",
-        instruction="You are the hotel specialist. Estimate the hotel cost in every city of the brief at the "
-        "requested hotel class, sharing the nights between the cities. " + _COMMON,
-        tools=list(HOTEL_TOOLS),
-        input_schema=TripBrief,
+    return _specialist(
+        model,
+        HOTEL_SPECIALIST,
+        "Hotel specialist: estimated nightly rates and hotel totals in each city of the trip.",
+        "You are the hotel specialist. Estimate the hotel cost in every city of the brief at the requested "
+        "hotel class, sharing the nights between the cities.",
+        HOTEL_TOOLS,
     )
 
 
 def build_budget_specialist(model: BaseLlm | str) -> LlmAgent:
-    return LlmAgent(
-        name=BUDGET_SPECIALIST,
-        model=model,
-        description="Budget specialist (financial planner): whole-trip cost estimate against the budget.",
-        instruction="You are the budget specialist, a careful financial planner. Estimate the whole trip's "
-        "cost and compare it with the traveller's budget; if it does not fit, say what would (fewer days, "
-        "a cheaper hotel class). " + _COMMON,
-        tools=list(BUDGET_TOOLS),
-        input_schema=TripBrief,
+    return _specialist(
+        model,
+        BUDGET_SPECIALIST,
+        "Budget specialist (financial planner): whole-trip cost estimate against the budget.",
+        "You are the budget specialist, a careful financial planner. Estimate the whole trip's cost and compare "
+        "it with the traveller's budget; if it does not fit, say what would (fewer days, a cheaper hotel class).",
+        BUDGET_TOOLS,
     )
