@@ -183,6 +183,34 @@ async def test_three_turns_and_a_thumbs_up_make_one_thread(
     assert record["output"] == {"reason": "satisfied", "feedback": "satisfied", "total_queries": 3}
 
 
+async def test_a_thumbs_up_after_a_restart_still_scores_the_last_query(
+    settings: Settings, standin: OpikStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_opik_at(monkeypatch, standin.url)
+    before = TripPlannerRunner(settings)
+    await before.start()
+    await before.ask(SLACK_USER, "Plan 5 days in Lisbon in May")
+    reply = await before.ask(SLACK_USER, "What would the budget be?")
+    assert reply.conversation_id is not None
+    await before.remember_answer(user_id=SLACK_USER, conversation_id=reply.conversation_id, message_ref="ts-2")
+    await delivered(before)
+    await before.close()
+    before.tracer.shutdown()  # type: ignore[attr-defined]
+
+    after = TripPlannerRunner(settings)  # a new process: nothing about the traces in memory
+    await after.start()
+    try:
+        assert await after.react(Reaction(SLACK_USER, "ts-2", "+1")) == "satisfied"
+        await delivered(after)
+    finally:
+        await after.close()
+        after.tracer.shutdown()  # type: ignore[attr-defined]
+    last = query_traces(standin)[-1]
+    assert last["name"] == "user_query_2"
+    assert [(s["id"], s["value"]) for s in standin.trace_scores()] == [(last["id"], 1.0)]
+    assert [(s["thread_id"], s["value"]) for s in standin.thread_scores()] == [(reply.conversation_id, 1.0)]
+
+
 async def test_ending_without_feedback_records_the_reason_and_no_score(
     traced_runner: TripPlannerRunner, standin: OpikStandIn
 ) -> None:

@@ -429,7 +429,7 @@ class OpikConversationTracer:
             except Exception:
                 log.debug("Opik: trace context already clear", exc_info=True)
 
-    def feedback(self, *, conversation_id: str, value: float) -> None:
+    def feedback(self, *, conversation_id: str, value: float, last_trace_id: str | None = None) -> None:
         """`user_satisfaction` on the thread and on the conversation's last query trace."""
         if not self.tracing_now():
             return  # breaker open: dropped
@@ -438,7 +438,8 @@ class OpikConversationTracer:
                 [{"id": conversation_id, "name": THREAD_SCORE, "value": value}], project_name=self.project_name
             )
             with self._lock:
-                last = self._last_trace.get(conversation_id)
+                # The stored id (it survives restarts) wins over this process's memory.
+                last = last_trace_id or self._last_trace.get(conversation_id)
                 self._dirty = True
             if last is not None:
                 self._client.log_traces_feedback_scores(

@@ -244,7 +244,12 @@ class TripPlannerRunner:
                     answer, status = APOLOGY, "failed"
                 turn.answer = answer
             query_num = await self.sessions.store.finish_turn(
-                message_id=message_id, status=status, query=clean, answer=answer, conversation_id=conversation_id
+                message_id=message_id,
+                status=status,
+                query=clean,
+                answer=answer,
+                conversation_id=conversation_id,
+                trace_id=turn.trace_id,
             )
         return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
 

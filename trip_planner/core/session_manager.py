@@ -28,6 +28,11 @@ from trip_planner.core.tracing import NullTracer, Tracer
 log = logging.getLogger(__name__)
 
 
+def satisfaction_score(feedback: str) -> float:
+    """`user_satisfaction` as the tracing backend records it: 1.0 satisfied, 0.0 anything else."""
+    return 1.0 if feedback == "satisfied" else 0.0
+
+
 def new_conversation_id() -> str:
     return f"conv_{uuid.uuid4().hex[:12]}"
 
@@ -206,7 +211,12 @@ class SessionManager:
     async def record_feedback(self, conversation_id: str, feedback: str) -> None:
         """Feedback that does not end the conversation (e.g. 'unsatisfied')."""
         await self.store.set_feedback(conversation_id=conversation_id, feedback=feedback)
-        self.tracer.feedback(conversation_id=conversation_id, value=1.0 if feedback == "satisfied" else 0.0)
+        record = await self.store.get_conversation(conversation_id=conversation_id)
+        self.tracer.feedback(
+            conversation_id=conversation_id,
+            value=satisfaction_score(feedback),
+            last_trace_id=record.last_trace_id if record else None,
+        )
 
     async def _end(self, record: ConversationRecord, *, reason: str, feedback: str | None) -> ConversationRecord | None:
         ended = await self.store.end_conversation(
@@ -222,7 +232,9 @@ class SessionManager:
             )
             if feedback is not None:
                 self.tracer.feedback(
-                    conversation_id=record.conversation_id, value=1.0 if feedback == "satisfied" else 0.0
+                    conversation_id=record.conversation_id,
+                    value=satisfaction_score(feedback),
+                    last_trace_id=ended.last_trace_id,
                 )
         return ended
 

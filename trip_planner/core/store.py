@@ -53,6 +53,7 @@ conversations = Table(
     Column("end_reason", String(32)),
     Column("feedback", String(32)),
     Column("query_count", Integer, nullable=False, default=0),
+    Column("last_trace_id", String(64)),  # the tracing backend's id of the last query's trace
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("ended_at", Float),
@@ -115,6 +116,7 @@ class ConversationRecord:
     end_reason: str | None
     feedback: str | None
     query_count: int
+    last_trace_id: str | None
     created_at: float
     updated_at: float
     ended_at: float | None
@@ -271,13 +273,16 @@ class ConversationStore:
             return await self._add_query(conn, conversation_id=conversation_id, query=query, response=response)
 
     @staticmethod
-    async def _add_query(conn: AsyncConnection, *, conversation_id: str, query: str, response: str) -> int:
+    async def _add_query(
+        conn: AsyncConnection, *, conversation_id: str, query: str, response: str, trace_id: str | None = None
+    ) -> int:
         now = time.time()
+        values: dict[str, Any] = {"query_count": conversations.c.query_count + 1, "updated_at": now}
+        if trace_id is not None:
+            values["last_trace_id"] = trace_id
         # The UPDATE takes the row's write lock first, so concurrent adds number without gaps.
         await conn.execute(
-            update(conversations)
-            .where(conversations.c.conversation_id == conversation_id)
-            .values(query_count=conversations.c.query_count + 1, updated_at=now)
+            update(conversations).where(conversations.c.conversation_id == conversation_id).values(**values)
         )
         query_num = (
             await conn.execute(
@@ -296,12 +301,21 @@ class ConversationStore:
         return int(query_num)
 
     async def finish_turn(
-        self, *, message_id: str, status: str, query: str, answer: str, conversation_id: str
+        self,
+        *,
+        message_id: str,
+        status: str,
+        query: str,
+        answer: str,
+        conversation_id: str,
+        trace_id: str | None = None,
     ) -> int:
         """Record the query in its conversation and mark the inbound message answered, together:
         a crash between the two would either lose the record or answer the message twice."""
         async with self._tx() as conn:
-            query_num = await self._add_query(conn, conversation_id=conversation_id, query=query, response=answer)
+            query_num = await self._add_query(
+                conn, conversation_id=conversation_id, query=query, response=answer, trace_id=trace_id
+            )
             await self._finish_inbound(conn, message_id, status, answer, conversation_id)
         return query_num
 

@@ -27,6 +27,12 @@ class TurnTrace:
     trace: Any = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def trace_id(self) -> str | None:
+        """The backend's id of this query's trace, stored with the conversation so feedback given
+        after a restart still lands on the last query."""
+        return getattr(self.trace, "id", None)
+
 
 class Tracer(Protocol):
     def instrument_agent(self, agent: Any) -> None: ...
@@ -41,7 +47,7 @@ class Tracer(Protocol):
         self, *, user_id: str, session_id: str, conversation_id: str, query: str, query_num: int
     ) -> Any: ...
 
-    def feedback(self, *, conversation_id: str, value: float) -> None: ...
+    def feedback(self, *, conversation_id: str, value: float, last_trace_id: str | None = None) -> None: ...
 
     def get_conversation_trace(self, conversation_id: str) -> Any: ...
 
@@ -70,7 +76,7 @@ class NullTracer:
     ) -> Iterator[TurnTrace]:
         yield TurnTrace(conversation_id=conversation_id, query_num=query_num, query=query)
 
-    def feedback(self, *, conversation_id: str, value: float) -> None:
+    def feedback(self, *, conversation_id: str, value: float, last_trace_id: str | None = None) -> None:
         return None
 
     def get_conversation_trace(self, conversation_id: str) -> Any:
