@@ -29,7 +29,7 @@ class Turn:
     refuse: tuple[str, ...] = ()
 
 
-def T(text: str, *expect: str, refuse: tuple[str, ...] = ()) -> Turn:  # noqa: N802 - a table helper
+def T(text: str, *expect: str, refuse: tuple[str, ...] = ()) -> Turn:
     return Turn(text, expect, refuse)
 
 

@@ -19,7 +19,13 @@ from google.adk.tools import ToolContext
 
 from trip_planner.agents import estimates as est
 from trip_planner.agents.destinations import DESTINATIONS, Destination
-from trip_planner.agents.places import Place, biggest_cities, resolve_country, resolve_place, suggest_places
+from trip_planner.agents.places import (
+    Place,
+    biggest_cities,
+    resolve_country,
+    resolve_place,
+    suggest_places,
+)
 
 log = logging.getLogger(__name__)
 

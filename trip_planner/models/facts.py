@@ -29,18 +29,18 @@ _WORD_NUMBERS = {
 _NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|couple of)"
 
 _INTENTS: dict[str, re.Pattern[str]] = {
-    "weather": re.compile(r"\b(weather|temperatures?|rain\w*|sunny|warm|cold|climate|hot|snow\w*|pack|umbrella|degrees)\b", re.I),
-    "holidays": re.compile(r"\b(holidays?|festivals?|closed|bank holiday|celebrations?)\b", re.I),
-    "flights": re.compile(r"\b(flights?|fly|flying|fares?|airfares?|airports?|planes?|airlines?|tickets?)\b", re.I),
-    "hotels": re.compile(r"\b(hotels?|stay|accommodations?|rooms?|hostels?|lodging|airbnb|sleep)\b", re.I),
-    "budget": re.compile(r"\b(budget|costs?|afford\w*|prices?|expensive|cheap\w*|money|spend\w*|total|how much|enough)\b|[$€£¥]", re.I),
-    "plan": re.compile(r"\b(plan|itinerary|overview|summary|everything|full)\b", re.I),
+    "weather": re.compile(r"\b(weather|temperatures?|rain\w*|sunny|warm|cold|climate|hot|snow\w*|pack|umbrella|degrees)\b", re.IGNORECASE),
+    "holidays": re.compile(r"\b(holidays?|festivals?|closed|bank holiday|celebrations?)\b", re.IGNORECASE),
+    "flights": re.compile(r"\b(flights?|fly|flying|fares?|airfares?|airports?|planes?|airlines?|tickets?)\b", re.IGNORECASE),
+    "hotels": re.compile(r"\b(hotels?|stay|accommodations?|rooms?|hostels?|lodging|airbnb|sleep)\b", re.IGNORECASE),
+    "budget": re.compile(r"\b(budget|costs?|afford\w*|prices?|expensive|cheap\w*|money|spend\w*|total|how much|enough)\b|[$€£¥]", re.IGNORECASE),
+    "plan": re.compile(r"\b(plan|itinerary|overview|summary|everything|full)\b", re.IGNORECASE),
 }
-_QUESTION = re.compile(r"\?\s*$|^\s*(what|what's|whats|how|how's|is|are|will|when|does|do|can|should|which)\b", re.I)
-_WHAT_IF = re.compile(r"\b(what if|how about|what about|instead|actually|rather|change|switch|make it|let'?s)\b", re.I)
+_QUESTION = re.compile(r"\?\s*$|^\s*(what|what's|whats|how|how's|is|are|will|when|does|do|can|should|which)\b", re.IGNORECASE)
+_WHAT_IF = re.compile(r"\b(what if|how about|what about|instead|actually|rather|change|switch|make it|let'?s)\b", re.IGNORECASE)
 _THANKS = re.compile(r"^\s*(thanks|thank you|thx|ok|okay|great|cool|perfect|awesome|nice|got it|bye|cheers)\b[\s!.,]*"
-                     r"(a lot|so much|very much)?[\s!.]*$", re.I)
-_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b", re.I)
+                     r"(a lot|so much|very much)?[\s!.]*$", re.IGNORECASE)
+_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b", re.IGNORECASE)
 
 _CURRENCY_WORDS = {
     "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
@@ -60,35 +60,35 @@ _MONEY = re.compile(
     rf"|(?P<num2>\d[\d,.]*)(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s+)?(?P<code>{_CODE_ALT})\b",
     re.IGNORECASE,
 )
-_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]*)(?P<k>\s?k\b)?", re.I)
+_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]*)(?P<k>\s?k\b)?", re.IGNORECASE)
 _PREF_CURRENCY = re.compile(
     rf"\b(?:prices?|costs?|amounts?|everything|numbers?|figures?)\s+in\s+(?P<a>{_CODE_ALT})\b"
     rf"|\b(?:my currency is|convert (?:it |everything )?(?:to|into)|use|in)\s+(?P<b>{_CODE_ALT})\s*(?:please|instead|from now on|\.|!|$)",
     re.IGNORECASE,
 )
 _HOTEL_CLASS: list[tuple[str, re.Pattern[str]]] = [
-    ("luxury", re.compile(r"\b(luxury|luxurious|5[- ]star|five[- ]star|high[- ]end|splurge)\b", re.I)),
-    ("upscale", re.compile(r"\b(upscale|4[- ]star|four[- ]star|boutique)\b", re.I)),
-    ("mid-range", re.compile(r"\b(mid[- ]?range|3[- ]star|three[- ]star|moderate hotels?)\b", re.I)),
+    ("luxury", re.compile(r"\b(luxury|luxurious|5[- ]star|five[- ]star|high[- ]end|splurge)\b", re.IGNORECASE)),
+    ("upscale", re.compile(r"\b(upscale|4[- ]star|four[- ]star|boutique)\b", re.IGNORECASE)),
+    ("mid-range", re.compile(r"\b(mid[- ]?range|3[- ]star|three[- ]star|moderate hotels?)\b", re.IGNORECASE)),
     ("budget", re.compile(r"\b(budget (?:hotels?|travel\w*|style|accommodations?|stays?|options?)|hostels?|cheap(?:er)? "
-                          r"(?:hotels?|places?|stays?|options?)|backpack\w*|2[- ]star|on a (?:tight |shoestring )?budget|shoestring)\b", re.I)),
+                          r"(?:hotels?|places?|stays?|options?)|backpack\w*|2[- ]star|on a (?:tight |shoestring )?budget|shoestring)\b", re.IGNORECASE)),
 ]
-_STYLE_IS_LASTING = re.compile(r"\b(i|we) (always|usually|prefer|like|love|generally|normally|only)\b|\bmy (travel )?style\b|\bi'?m a\b", re.I)
+_STYLE_IS_LASTING = re.compile(r"\b(i|we) (always|usually|prefer|like|love|generally|normally|only)\b|\bmy (travel )?style\b|\bi'?m a\b", re.IGNORECASE)
 _PACE: list[tuple[str, re.Pattern[str]]] = [
-    ("relaxed", re.compile(r"\b(relaxed|slow(?:er)?|laid[- ]back|leisurely|easy[- ]going|chill)\b", re.I)),
-    ("packed", re.compile(r"\b(packed|busy|fast[- ]paced|see everything|action[- ]packed|intense)\b", re.I)),
-    ("moderate", re.compile(r"\bmoderate pace\b", re.I)),
+    ("relaxed", re.compile(r"\b(relaxed|slow(?:er)?|laid[- ]back|leisurely|easy[- ]going|chill)\b", re.IGNORECASE)),
+    ("packed", re.compile(r"\b(packed|busy|fast[- ]paced|see everything|action[- ]packed|intense)\b", re.IGNORECASE)),
+    ("moderate", re.compile(r"\bmoderate pace\b", re.IGNORECASE)),
 ]
-_ORIGIN_BEFORE = re.compile(r"\b(from|out of|leaving|departing|depart from|starting in|starting from)\s+(the\s+)?$", re.I)
+_ORIGIN_BEFORE = re.compile(r"\b(from|out of|leaving|departing|depart from|starting in|starting from)\s+(the\s+)?$", re.IGNORECASE)
 _HOME_BEFORE = re.compile(
     r"\b(home airport is|home airport:|i live in|we live in|i'?m based in|i am based in|we'?re based in|"
     r"i (?:usually|always|normally) fly (?:from|out of)|we (?:usually|always|normally) fly (?:from|out of)|"
-    r"i'?m from|i am from)\s+(the\s+)?$", re.I)
-_REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.I)
-_INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.I)
-_ADD_WORDS = re.compile(r"\b(add|also|as well|too|plus|and then|extend|include|another)\b", re.I)
-_GEONAMES_BEFORE = re.compile(r"\b(to|in|from|visit|visiting|and|then|or|via|see|near|of|out of|leaving|about|is|add)\s+$|,\s*$", re.I)
-_STRONG_BEFORE = re.compile(r"\b(to|visit|visiting|in|from)\s+$", re.I)
+    r"i'?m from|i am from)\s+(the\s+)?$", re.IGNORECASE)
+_REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.IGNORECASE)
+_INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.IGNORECASE)
+_ADD_WORDS = re.compile(r"\b(add|also|as well|too|plus|and then|extend|include|another)\b", re.IGNORECASE)
+_GEONAMES_BEFORE = re.compile(r"\b(to|in|from|visit|visiting|and|then|or|via|see|near|of|out of|leaving|about|is|add)\s+$|,\s*$", re.IGNORECASE)
+_STRONG_BEFORE = re.compile(r"\b(to|visit|visiting|in|from)\s+$", re.IGNORECASE)
 _STOP_PLACES = {
     "nice", "reading", "mobile", "bath", "orange", "split", "hope", "paradise", "independence", "surprise",
     "enterprise", "commerce", "temple", "victoria", "best", "young", "ocean", "sale", "march", "may", "university",
@@ -102,7 +102,7 @@ _NOT_PLACES = {"i", "the", "my", "a", "an", "our", "your", "it", "this", "that",
                "summer", "autumn", "fall", "winter", "total", "budget", "mind", "general", "cash", "advance",
                "person", "luxury", "style", "january", "february", "march", "april", "may", "june", "july",
                "august", "september", "october", "november", "december", *_WEEKDAYS}
-_SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\b", re.I)
+_SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
 _SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11), "fall": (9, 10, 11), "winter": (12, 1, 2)}
 
 
@@ -149,7 +149,7 @@ def month_mentions(text: str) -> list[tuple[int, re.Match[str]]]:
         token = m.group(1)
         if token.lower() == "may" and not (
             token == "May" and m.start() > 0 or re.search(r"\b(in|of|early|late|mid|during|until|from|to|for)\s+$",
-                                                          text[: m.start()], re.I)
+                                                          text[: m.start()], re.IGNORECASE)
         ):
             continue
         month = est.month_number(token)
@@ -176,7 +176,7 @@ def find_places(text: str) -> list[tuple[str, int, int]]:
             if key in ALIASES:
                 name = ALIASES[key].name
             elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in _CURRENCY_WORDS:
-                if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", text[: span[0].start()], re.I):
+                if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", text[: span[0].start()], re.IGNORECASE):
                     place = resolve_place(phrase)
                     name = phrase if place is not None else None
             elif all(w.group(0)[0].isupper() for w in span) and key not in _NOT_PLACES:
@@ -226,20 +226,20 @@ def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | 
         first = dt.date.fromisoformat(iso[0])
         return first, dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
     day = r"(\d{1,2})(?:st|nd|rd|th)?"
-    rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.I)
+    rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if rng:
         first, last = parse(rng.group(1), rng.group(3), rng.group(4)), parse(rng.group(2), rng.group(3), rng.group(4))
         return first, last
-    rng = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\s*(?:-|–|to|until|till)\s*{day}(?:,?\s+(20\d\d))?", text, re.I)
+    rng = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\s*(?:-|–|to|until|till)\s*{day}(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if rng:
         return parse(rng.group(2), rng.group(1), rng.group(4)), parse(rng.group(3), rng.group(1), rng.group(4))
-    single = re.search(rf"\b{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.I)
+    single = re.search(rf"\b{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if single and int(single.group(1)) <= 31:
         return parse(single.group(1), single.group(2), single.group(3)), None
-    single = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\b(?!\s*(?:days?|nights?|weeks?|people|travell?ers|k\b))(?:,?\s+(20\d\d))?", text, re.I)
+    single = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\b(?!\s*(?:days?|nights?|weeks?|people|travell?ers|k\b))(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if single and int(single.group(2)) <= 31 and not re.match(r"\s*20\d\d", text[single.start(2):]):
         return parse(single.group(2), single.group(1), single.group(3)), None
-    relative = re.search(r"\b(tomorrow|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week))\b", text, re.I)
+    relative = re.search(r"\b(tomorrow|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week))\b", text, re.IGNORECASE)
     if relative:
         parsed = dateparser.parse(relative.group(1), languages=["en"], settings=settings)  # type: ignore[arg-type]
         if parsed:
@@ -249,51 +249,51 @@ def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | 
 
 def _duration(text: str, trip: dict[str, Any]) -> int | None:
     current = int(trip.get("days") or 0)
-    more = re.search(rf"\b{_NUM}\s+(more|extra|additional)\s+(days?|nights?)\b", text, re.I)
+    more = re.search(rf"\b{_NUM}\s+(more|extra|additional)\s+(days?|nights?)\b", text, re.IGNORECASE)
     if more and current:
         return current + _number(more.group(1))
-    less = re.search(rf"\b{_NUM}\s+(days?|nights?)\s+(less|fewer|shorter)\b|\b{_NUM}\s+(fewer|less)\s+(days?|nights?)\b", text, re.I)
+    less = re.search(rf"\b{_NUM}\s+(days?|nights?)\s+(less|fewer|shorter)\b|\b{_NUM}\s+(fewer|less)\s+(days?|nights?)\b", text, re.IGNORECASE)
     if less and current:
         return max(1, current - _number(less.group(1) or less.group(4)))
-    weekend = re.search(r"\b(long weekend|weekend)\b", text, re.I)
-    days = re.findall(rf"\b{_NUM}[\s-]+(days?|nights?)\b", text, re.I)
+    weekend = re.search(r"\b(long weekend|weekend)\b", text, re.IGNORECASE)
+    days = re.findall(rf"\b{_NUM}[\s-]+(days?|nights?)\b", text, re.IGNORECASE)
     if days:
         count, unit = days[-1]
         n = _number(count)
         return n + 1 if unit.lower().startswith("night") else n
-    weeks = re.findall(rf"\b{_NUM}[\s-]+weeks?\b|\b(fortnight)\b", text, re.I)
+    weeks = re.findall(rf"\b{_NUM}[\s-]+weeks?\b|\b(fortnight)\b", text, re.IGNORECASE)
     if weeks:
         count, fortnight = weeks[-1]
         return 14 if fortnight else 7 * _number(count)
-    if weekend and not re.search(r"\bnext weekend\b", text, re.I):
+    if weekend and not re.search(r"\bnext weekend\b", text, re.IGNORECASE):
         return 4 if weekend.group(1).lower() == "long weekend" else 3
     return None
 
 
 def _travellers(text: str) -> int | None:
     t = text
-    m = re.search(rf"\b{_NUM}\s+adults?\s+and\s+{_NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.I)
+    m = re.search(rf"\b{_NUM}\s+adults?\s+and\s+{_NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.IGNORECASE)
     if m:
         return _number(m.group(1)) + _number(m.group(2))
-    m = re.search(rf"\bwith\s+(?:my\s+)?{_NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.I)
+    m = re.search(rf"\bwith\s+(?:my\s+)?{_NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.IGNORECASE)
     if m:
         return _number(m.group(1)) + 1
-    m = re.search(rf"\b(?:family of|group of|party of)\s+{_NUM}\b", t, re.I)
+    m = re.search(rf"\b(?:family of|group of|party of)\s+{_NUM}\b", t, re.IGNORECASE)
     if m:
         return _number(m.group(1))
-    m = re.search(rf"\b{_NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.I)
+    m = re.search(rf"\b{_NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.IGNORECASE)
     if m and m.group(1).lower() not in ("a", "an"):
         return _number(m.group(1)) + (1 if m.group(2).lower() == "friends" and "with" in t.lower() else 0)
-    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{_NUM}\b", t, re.I)
+    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{_NUM}\b", t, re.IGNORECASE)
     if m:
         return _number(m.group(1))
-    m = re.search(r"\bfor\s+(two|three|four|five|six|\d)\b(?!\s*(?:days?|nights?|weeks?|months?|hours?|k\b|[\d,.]))", t, re.I)
+    m = re.search(r"\bfor\s+(two|three|four|five|six|\d)\b(?!\s*(?:days?|nights?|weeks?|months?|hours?|k\b|[\d,.]))", t, re.IGNORECASE)
     if m:
         return _number(m.group(1))
     if re.search(r"\b(with|and) my (wife|husband|partner|girlfriend|boyfriend|spouse|fianc[ée]e?|friend|mum|mom|dad|"
-                 r"mother|father|sister|brother|son|daughter)\b|\b(a couple|honeymoon|the two of us|both of us)\b", t, re.I):
+                 r"mother|father|sister|brother|son|daughter)\b|\b(a couple|honeymoon|the two of us|both of us)\b", t, re.IGNORECASE):
         return 2
-    if re.search(r"\b(solo|alone|by myself|just me|on my own|only me)\b", t, re.I):
+    if re.search(r"\b(solo|alone|by myself|just me|on my own|only me)\b", t, re.IGNORECASE):
         return 1
     return None
 
@@ -303,7 +303,7 @@ def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[flo
     default_currency = current.get("currency") or prefs.get("currency") or "USD"
     mentions = []
     for m in _MONEY.finditer(text):
-        if re.match(r"\s*(per|a|an|each)\s+(night|day|person)\b", text[m.end():], re.I):
+        if re.match(r"\s*(per|a|an|each)\s+(night|day|person)\b", text[m.end():], re.IGNORECASE):
             continue
         if m.group("sym"):
             amount = _amount(m.group("num1"), m.group("k1"))
@@ -323,15 +323,15 @@ def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[flo
             if amount:
                 mentions.append((amount, default_currency, bare.start()))
     if not mentions:
-        if re.search(r"\bdouble (my|our|the) budget\b", text, re.I) and current:
+        if re.search(r"\bdouble (my|our|the) budget\b", text, re.IGNORECASE) and current:
             return current["amount"] * 2, current["currency"]
         return None
     amount, currency, start = mentions[-1]
     before = text[:start]
     if current and re.search(r"\b(increase|raise|add|up|bump|extend|more)\b.*\bby\s+$|\bextra\s+$|\badd(ing)?\s+(another\s+)?$",
-                             before, re.I):
+                             before, re.IGNORECASE):
         return current["amount"] + est.convert(amount, currency, current["currency"]), current["currency"]
-    if current and re.search(r"\b(reduce|cut|lower|decrease|drop|less)\b.*\bby\s+$", before, re.I):
+    if current and re.search(r"\b(reduce|cut|lower|decrease|drop|less)\b.*\bby\s+$", before, re.IGNORECASE):
         return max(1.0, current["amount"] - est.convert(amount, currency, current["currency"])), current["currency"]
     return amount, currency
 
@@ -371,7 +371,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
                     new.append(city)
             if not any(w in new for w in wanted):
                 new.extend(wanted)
-        elif wanted and current and _ADD_WORDS.search(text) and not re.search(r"\binstead\b|\bactually\b", text, re.I):
+        elif wanted and current and _ADD_WORDS.search(text) and not re.search(r"\binstead\b|\bactually\b", text, re.IGNORECASE):
             new = current + [w for w in wanted if w not in current]
         elif wanted:
             new = wanted
@@ -407,7 +407,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
             changes["start_date"] = first.isoformat()
             if last is not None and last >= first:
                 changes["end_date"] = last.isoformat()
-    elif len(distinct_months) > 1 and re.search(r"\bor\b", text, re.I):
+    elif len(distinct_months) > 1 and re.search(r"\bor\b", text, re.IGNORECASE):
         out.ambiguous_months = [est.MONTHS[m - 1] for m in distinct_months]
     elif distinct_months:
         month = distinct_months[-1]
@@ -418,7 +418,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
             changes["month"] = est.MONTHS[month - 1]
             if year is not None:
                 changes["year"] = year
-    elif re.search(r"\bnext month\b", text, re.I):
+    elif re.search(r"\bnext month\b", text, re.IGNORECASE):
         changes["month"] = est.MONTHS[now.month % 12]
     elif _SEASON.search(text) and not trip.get("month"):
         season = _SEASON.search(text).group(1).lower()  # type: ignore[union-attr]

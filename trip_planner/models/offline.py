@@ -27,7 +27,12 @@ from pydantic import ValidationError
 
 from trip_planner.agents import estimates as est
 from trip_planner.agents.concierge import PREFS_MARKER, STATE_MARKER, TODAY_MARKER
-from trip_planner.agents.specialists import BUDGET_SPECIALIST, FLIGHT_SPECIALIST, HOTEL_SPECIALIST, TripBrief
+from trip_planner.agents.specialists import (
+    BUDGET_SPECIALIST,
+    FLIGHT_SPECIALIST,
+    HOTEL_SPECIALIST,
+    TripBrief,
+)
 from trip_planner.agents.tools import DEFAULT_DAYS, nights_for, split_days
 from trip_planner.models.facts import Parsed, parse_message
 
