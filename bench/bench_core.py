@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -19,13 +20,15 @@ from google.adk.sessions import DatabaseSessionService
 from google.genai import types
 
 from bench.table import Row
+from tests.conftest import reset_postgres
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core.runner import TripPlannerRunner
 from trip_planner.models import build_model
 
 TURNS = ["I want to plan a trip to Paris in March", "What's the weather like?", "What if my budget is $2,000?"]
-SEQUENTIAL_USERS = 10
+SEQUENTIAL_USERS = 4
+ROUNDS = 4
 CONCURRENT_USERS = 100
 
 
@@ -69,14 +72,12 @@ class Ours:
         await self.runner.close()
 
 
-async def _sequential(system: BareAdk | Ours) -> float:
-    timings = []
+async def _sequential_round(system: BareAdk | Ours, round_no: int, timings: list[float]) -> None:
     for u in range(SEQUENTIAL_USERS):
         for text in TURNS:
             start = time.perf_counter()
-            await system.ask(f"seq{u}", text)
+            await system.ask(f"seq{round_no}-{u}", text)
             timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
 
 
 async def _concurrent(system: BareAdk | Ours) -> tuple[float, int]:
@@ -95,28 +96,48 @@ async def _concurrent(system: BareAdk | Ours) -> tuple[float, int]:
     return (time.perf_counter() - start) * 1000, failures
 
 
-async def _measure(kind: type[BareAdk | Ours], folder: Path) -> tuple[float, float, int]:
-    system = kind(f"sqlite+aiosqlite:///{folder / (kind.__name__ + '.db')}")
-    if isinstance(system, Ours):
-        await system.runner.start()
+async def _compare(bare_url: str, ours_url: str) -> tuple[tuple[float, float, int], tuple[float, float, int]]:
+    """Both systems open side by side, sequential turns measured in alternating rounds so that a
+    noisy moment on the machine hits both; then each one's concurrent burst."""
+    bare, ours = BareAdk(bare_url), Ours(ours_url)
+    await ours.runner.start()
     try:
-        await system.ask("warmup", TURNS[0])
-        median = await _sequential(system)
-        wall, failures = await _concurrent(system)
-        return median, wall, failures
+        for system in (bare, ours):
+            await system.ask("warmup", TURNS[0])
+        timings: dict[int, list[float]] = {id(bare): [], id(ours): []}
+        for round_no in range(ROUNDS):
+            for system in (bare, ours) if round_no % 2 == 0 else (ours, bare):
+                await _sequential_round(system, round_no, timings[id(system)])
+        bare_wall, bare_failures = await _concurrent(bare)
+        ours_wall, ours_failures = await _concurrent(ours)
+        return (
+            (statistics.median(timings[id(bare)]), bare_wall, bare_failures),
+            (statistics.median(timings[id(ours)]), ours_wall, ours_failures),
+        )
     finally:
-        await system.close()
+        await bare.close()
+        await ours.close()
 
 
-async def run() -> list[Row]:
-    logging.getLogger("google_adk").setLevel(logging.CRITICAL)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        bare = await _measure(BareAdk, folder)
-        ours = await _measure(Ours, folder)
-    name = "core path, SQLite"
+def _rows(name: str, ours: tuple[float, float, int], bare: tuple[float, float, int]) -> list[Row]:
     return [
-        Row(name, "turn latency, median of 30 sequential turns", ours[0], bare[0]),
+        Row(name, f"turn latency, median of {ROUNDS * SEQUENTIAL_USERS * len(TURNS)} sequential turns", ours[0], bare[0]),
         Row(name, f"{CONCURRENT_USERS} concurrent 3-turn conversations, wall time", ours[1], bare[1]),
         Row(name, f"failed turns out of {CONCURRENT_USERS * 3} concurrent", ours[2], bare[2], unit="turns"),
     ]
+
+
+async def run() -> list[Row]:
+    """SQLite always; PostgreSQL too when BENCH_DATABASE_URL names one (its public schema is wiped)."""
+    logging.getLogger("google_adk").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        bare, ours = await _compare(f"sqlite+aiosqlite:///{folder / 'bare.db'}", f"sqlite+aiosqlite:///{folder / 'ours.db'}")
+    rows = _rows("core path, SQLite", ours, bare)
+    postgres = os.environ.get("BENCH_DATABASE_URL")
+    if postgres:
+        # One database for both: ADK's tables are shared, the users differ (bare ADK's app is "bench").
+        await reset_postgres(postgres)
+        bare, ours = await _compare(postgres, postgres)
+        rows += _rows("core path, PostgreSQL", ours, bare)
+    return rows

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.flaky_model import FlakyModel
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
@@ -342,15 +341,10 @@ async def test_dedupe_records_are_kept_past_the_retry_window_then_pruned(runner:
     assert await runner.sessions.store.get_inbound(message_id="unanswered-old") is not None
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (.ci/run sets it)")
-async def test_two_workers_on_one_postgres_take_turns() -> None:
+async def test_two_workers_on_one_database_take_turns(database_url: str) -> None:
     """Two runners (as two worker processes would) answering one user concurrently: every turn lands,
-    none hits ADK's StaleSessionError, and the history holds each message once.
-
-    PostgreSQL only: scaling out is what it is for; SQLite serves one process per platform."""
-    assert POSTGRES_URL
-    await reset_postgres(POSTGRES_URL)
-    w1, w2 = await _runner(POSTGRES_URL), await _runner(POSTGRES_URL)
+    none hits ADK's StaleSessionError, and the history holds each message once."""
+    w1, w2 = await _runner(database_url), await _runner(database_url)
     try:
         await w1.ask("shared", "I want to go to Lisbon")
         replies = await asyncio.gather(
@@ -384,3 +378,28 @@ async def test_two_processes_on_one_sqlite_file_do_not_fail(sqlite_url: str) -> 
     finally:
         await w1.close()
         await w2.close()
+
+
+async def test_a_lease_left_by_a_crashed_worker_runs_out(sqlite_url: str) -> None:
+    """A process that died mid-turn holds its lease until it expires; then the user is served again."""
+    r = await _runner(sqlite_url, turn_timeout_s=5.0)
+    try:
+        assert await r.sessions.store.try_lease(key="u", holder="dead-worker", lease_s=0.3)
+        assert not await r.sessions.store.try_lease(key="u", holder="someone-else", lease_s=0.3)
+        reply = await r.ask("u", "Trip to Rome")  # waits for the dead worker's lease to run out
+        assert reply.status == "answered" and "Rome" in reply.text
+        assert await r.sessions.store.try_lease(key="u", holder="next", lease_s=1)  # released after the turn
+    finally:
+        await r.close()
+
+
+async def test_more_concurrent_users_than_database_connections_all_get_answers(database_url: str) -> None:
+    """60 users at once, more than the connection pool holds (40 on PostgreSQL): nothing may hold a
+    connection for a whole turn, or turns starve each other into pool timeouts."""
+    r = await _runner(database_url)
+    try:
+        replies = await asyncio.gather(*(r.ask(f"user{n}", "Trip to Rome in May") for n in range(60)))
+        assert [rep.status for rep in replies] == ["answered"] * 60
+        assert len({rep.conversation_id for rep in replies}) == 60
+    finally:
+        await r.close()

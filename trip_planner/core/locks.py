@@ -5,20 +5,20 @@ when a message arrives, before any I/O. So turns run in arrival order even thoug
 message first is an await that may finish out of order. A key's queue is dropped when it empties,
 so memory does not grow with the number of users ever seen.
 
-`ConversationLocks` adds, on PostgreSQL, a session-level advisory lock on the same key, so two worker
-processes on one database also take turns instead of racing into ADK's StaleSessionError.
+`ConversationLocks` adds a lease in the database on the same key, so two worker processes on one
+database also take turns instead of racing into ADK's StaleSessionError.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from trip_planner.core.store import ConversationStore
 
 
 class Ticket:
@@ -80,12 +80,19 @@ class KeyedLock:
 
 
 class ConversationLocks:
-    """The lock every path that writes a conversation takes (turns, reactions, `new`, `end`)."""
+    """The lock every path that writes a conversation takes (turns, reactions, `new`, `end`).
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    In this process, a FIFO queue per key. Across processes on one database, a lease row per key
+    (`tp_turn_leases`): short transactions only, so no connection is held for the length of a turn
+    (holding one per turn, as a PostgreSQL advisory lock would, exhausts the pool under load), and it
+    works on SQLite too. A process that dies holding a lease frees it when `lease_s` runs out.
+    """
+
+    def __init__(self, store: ConversationStore, *, lease_s: float) -> None:
         self._local = KeyedLock()
-        self._engine = engine
-        self._cross_process = engine.dialect.name == "postgresql"
+        self._store = store
+        self._lease_s = lease_s
+        self._holder = uuid.uuid4().hex
 
     def __len__(self) -> int:
         return len(self._local)
@@ -96,20 +103,15 @@ class ConversationLocks:
     @asynccontextmanager
     async def hold(self, key: str, ticket: Ticket | None = None) -> AsyncIterator[None]:
         async with ticket or self._local.reserve(key):
-            if not self._cross_process:
+            await self._lease(key)
+            try:
                 yield
-                return
-            # Held on its own connection for the whole turn; released explicitly and, should the
-            # process die, by PostgreSQL when the connection closes.
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), {"k": key})
-                await conn.commit()
-                try:
-                    yield
-                finally:
-                    await asyncio.shield(self._unlock(conn, key))
+            finally:
+                await asyncio.shield(self._store.release_lease(key=key, holder=self._holder))
 
-    @staticmethod
-    async def _unlock(conn: AsyncConnection, key: str) -> None:
-        await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": key})
-        await conn.commit()
+    async def _lease(self, key: str) -> None:
+        wait = 0.01
+        while not await self._store.try_lease(key=key, holder=self._holder, lease_s=self._lease_s):
+            # Another process is in a turn for this key: wait for it, backing off to a few polls a second.
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 0.25)

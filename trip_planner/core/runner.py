@@ -85,7 +85,8 @@ class TripPlannerRunner:
             tracer=tracer or build_tracer(settings),
         )
         self.tracer = self.sessions.tracer
-        self.locks = ConversationLocks(self.sessions.engine)
+        # A lease outlives the longest turn (its deadline plus the writes after it) by a margin.
+        self.locks = ConversationLocks(self.sessions.store, lease_s=settings.turn_timeout_s + 60.0)
         root = agent or build_concierge(build_model(settings))
         self.tracer.instrument_agent(root)
         app = App(

@@ -97,6 +97,14 @@ inbound = Table(
     Index("ix_tp_inbound_undelivered", "delivered_at", "received_at"),
 )
 
+turn_leases = Table(
+    "tp_turn_leases",
+    metadata,
+    Column("lease_key", String(255), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 message_refs = Table(
     "tp_message_refs",
     metadata,
@@ -452,3 +460,24 @@ class ConversationStore:
                     select(message_refs.c.conversation_id).where(message_refs.c.message_ref == message_ref)
                 )
             ).scalar_one_or_none()
+
+    # -- turn leases: one turn at a time per conversation key, across processes -----------------
+
+    async def try_lease(self, *, key: str, holder: str, lease_s: float) -> bool:
+        """Take the key's lease if it is free or its holder's lease ran out (a crashed process)."""
+        now = time.time()
+        if await self._insert_once(turn_leases, lease_key=key, holder=holder, expires_at=now + lease_s):
+            return True
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(turn_leases)
+                .where(turn_leases.c.lease_key == key, turn_leases.c.expires_at < now)
+                .values(holder=holder, expires_at=now + lease_s)
+            )
+        return result.rowcount == 1
+
+    async def release_lease(self, *, key: str, holder: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                delete(turn_leases).where(turn_leases.c.lease_key == key, turn_leases.c.holder == holder)
+            )
