@@ -115,8 +115,8 @@ class TripPlannerRunner:
             log.info("Pruned %d answered messages older than %d days", removed, INBOUND_RETENTION_S // 86400)
 
     async def unanswered_messages(self, *, older_than_s: float = 0.0) -> list[InboundRecord]:
-        """Messages persisted but never answered (the process died mid-turn); adapters may re-answer
-        them with `answer_pending` using the `reply_to` they stored."""
+        """Messages persisted but never answered (the process died mid-turn). `recover_undelivered`
+        answers and posts them; this is the read-only view, for operators and tests."""
         return await self.sessions.store.unanswered_inbound(older_than_s=older_than_s)
 
     async def close(self) -> None:
