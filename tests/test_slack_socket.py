@@ -82,10 +82,7 @@ def _env(tmp_path: Path, slack: SlackStandIn, **extra: str) -> dict[str, str]:
 
 async def test_trip_planner_slack_stops_gracefully_on_sigterm(tmp_path: Path, slack: SlackStandIn) -> None:
     env = _env(tmp_path, slack, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url)
-    process = await asyncio.create_subprocess_exec(
-        str(TRIP_PLANNER), "slack", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_trip_planner_slack(tmp_path, env)
     try:
         await slack.wait_socket(timeout=30)
         # The first chat.update is rate limited, so the answer is provably still in flight (waiting out
@@ -93,18 +90,35 @@ async def test_trip_planner_slack_stops_gracefully_on_sigterm(tmp_path: Path, sl
         slack.fail_next("chat.update", status=429, retry_after=2)
         await slack.send_envelope(slack.event_callback(slack.user_message(user=ALICE, channel=DM, text=LISBON)))
         await wait_until(lambda: bool(slack.calls_to("chat.update", ok_only=False)), timeout=30, what="the first update")
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 40)
+        stdout, stderr = await sigterm(process)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await reap(process)
     log = stderr.decode()
     assert process.returncode == 0, log
     assert [c.status for c in slack.calls_to("chat.update", ok_only=False)] == [429, 200]
     assert "Lisbon" in answers(slack, DM)[0]
     assert slack.bot_token not in log and slack.app_token not in log
     assert stdout == b""
+
+
+async def start_trip_planner_slack(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        str(TRIP_PLANNER), "slack", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def sigterm(process: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+    """Stop it as a platform does on deploy; its output once it has exited."""
+    process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.communicate(), 40)
+
+
+async def reap(process: asyncio.subprocess.Process) -> None:
+    """A test that failed half-way must not leave the bot running."""
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
 
 
 def _free_port() -> int:
@@ -119,10 +133,7 @@ async def test_trip_planner_slack_over_http_answers_then_stops_on_sigterm(tmp_pa
         tmp_path, slack, SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=slack.signing_secret,
         SLACK_API_URL=slack.api_url, PORT=str(port), HOST="127.0.0.1",
     )
-    process = await asyncio.create_subprocess_exec(
-        str(TRIP_PLANNER), "slack", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_trip_planner_slack(tmp_path, env)
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         await wait_until(lambda: bool(slack.calls_to("auth.test")), timeout=30, what="start-up")
@@ -135,12 +146,9 @@ async def test_trip_planner_slack_over_http_answers_then_stops_on_sigterm(tmp_pa
                 await asyncio.sleep(0.05)
         assert status == 200
         await wait_until(lambda: len(slack.bot_messages(DM)) == 1, timeout=30, what="the placeholder")
-        process.send_signal(signal.SIGTERM)
-        _stdout, stderr = await asyncio.wait_for(process.communicate(), 40)
+        _stdout, stderr = await sigterm(process)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await reap(process)
     assert process.returncode == 0, stderr.decode()
     assert "Lisbon" in answers(slack, DM)[0]
     assert slack.signing_secret not in stderr.decode()
@@ -179,10 +187,7 @@ async def test_trip_planner_slack_shows_the_whole_flow(tmp_path: Path, slack: Sl
 
     channel = "C0GENERAL1"
     env = _env(tmp_path, slack, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url)
-    process = await asyncio.create_subprocess_exec(
-        str(TRIP_PLANNER), "slack", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_trip_planner_slack(tmp_path, env)
 
     async def say(event: dict, place: str, count: int, thread_ts: str | None = None) -> str:
         await slack.send_envelope(slack.event_callback(event))
@@ -210,10 +215,7 @@ async def test_trip_planner_slack_shows_the_whole_flow(tmp_path: Path, slack: Sl
             lambda: any(m["text"] == SATISFIED_REPLY for m in slack.bot_messages(channel, thread_ts=mention["ts"])),
             timeout=30, what="the 👍 confirmation in the thread",
         )
-        process.send_signal(signal.SIGTERM)
-        _stdout, stderr = await asyncio.wait_for(process.communicate(), 40)
+        _stdout, stderr = await sigterm(process)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await reap(process)
     assert process.returncode == 0, stderr.decode()
