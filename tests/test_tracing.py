@@ -209,6 +209,10 @@ async def test_a_thumbs_up_after_a_restart_still_scores_the_last_query(
     assert last["name"] == "user_query_2"
     assert [(s["id"], s["value"]) for s in standin.trace_scores()] == [(last["id"], 1.0)]
     assert [(s["thread_id"], s["value"]) for s in standin.thread_scores()] == [(reply.conversation_id, 1.0)]
+    # The conversation's record, opened before the restart, is closed after it: one record, not two.
+    [record] = [t for t in standin.traces().values() if t.get("name") == "conversation"]
+    assert record["input"]["conversation_id"] == reply.conversation_id and record["input"]["session_id"]
+    assert record["output"] == {"reason": "satisfied", "feedback": "satisfied", "total_queries": 2}
 
 
 async def test_ending_without_feedback_records_the_reason_and_no_score(

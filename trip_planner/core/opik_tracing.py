@@ -33,9 +33,11 @@ from __future__ import annotations
 import atexit
 import contextvars
 import datetime
+import hashlib
 import logging
 import os
 import threading
+import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
@@ -103,6 +105,16 @@ class _Bounded(OrderedDict[str, Any]):
         self.move_to_end(key)
         while len(self) > self.limit:
             self.popitem(last=False)
+
+
+def record_trace_id(conversation_id: str, started_at: float) -> str:
+    """A UUIDv7 (Opik's id format) derived from the conversation: its start in the timestamp bits,
+    a hash of its id in the random bits. Any process can name the record trace without storing it."""
+    millis = int(started_at * 1000) & ((1 << 48) - 1)
+    digest = hashlib.sha256(conversation_id.encode()).digest()
+    rand_a = int.from_bytes(digest[:2], "big") & 0x0FFF
+    rand_b = int.from_bytes(digest[2:10], "big") & ((1 << 62) - 1)
+    return str(uuid.UUID(int=(millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b))
 
 
 @dataclass
@@ -295,22 +307,27 @@ class OpikConversationTracer:
         except Exception:
             log.warning("Opik could not instrument the agent; turns are traced without spans", exc_info=True)
 
-    def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None:
+    def _record_for(self, *, user_id: str, session_id: str, conversation_id: str, started_at: float) -> _Record:
+        """The conversation's record trace, rebuilt identically from stored facts in any process."""
+        platform = platform_of(user_id)
+        return _Record(
+            input={"user_id": user_id, "session_id": session_id, "conversation_id": conversation_id, "app": self.app_name},
+            metadata=self._metadata(
+                conversation_id=conversation_id, user_id=user_id, session_id=session_id, platform=platform
+            ),
+            tags=["conversation_record", "trip_planner", platform],
+            id=record_trace_id(conversation_id, started_at),
+            start_time=datetime.datetime.fromtimestamp(started_at, datetime.UTC),
+        )
+
+    def conversation_started(
+        self, *, user_id: str, session_id: str, conversation_id: str, started_at: float
+    ) -> None:
         if not self.tracing_now():
             return  # breaker open: records are dropped, never queued for a backend that is away
         try:
-            platform = platform_of(user_id)
-            record = _Record(
-                input={
-                    "user_id": user_id,
-                    "session_id": session_id,
-                    "conversation_id": conversation_id,
-                    "app": self.app_name,
-                },
-                metadata=self._metadata(
-                    conversation_id=conversation_id, user_id=user_id, session_id=session_id, platform=platform
-                ),
-                tags=["conversation_record", "trip_planner", platform],
+            record = self._record_for(
+                user_id=user_id, session_id=session_id, conversation_id=conversation_id, started_at=started_at
             )
             record.handle = self._client.trace(**record.create_arguments(), project_name=self.project_name)
             with self._lock:
@@ -320,7 +337,15 @@ class OpikConversationTracer:
             log.warning("Opik: could not record the start of conversation %s", conversation_id, exc_info=True)
 
     def conversation_ended(
-        self, *, user_id: str, conversation_id: str, reason: str, feedback: str | None, total_queries: int
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        conversation_id: str,
+        started_at: float,
+        reason: str,
+        feedback: str | None,
+        total_queries: int,
     ) -> None:
         if self._closed:
             return
@@ -334,17 +359,10 @@ class OpikConversationTracer:
                 record = self._records.pop(conversation_id, None)
                 self._dirty = True
             if record is None:
-                # Started before this process did (a restart): the end is a record of its own.
-                platform = platform_of(user_id)
-                record = _Record(
-                    input={"user_id": user_id, "conversation_id": conversation_id, "app": self.app_name},
-                    metadata={
-                        **self._metadata(
-                            conversation_id=conversation_id, user_id=user_id, session_id=None, platform=platform
-                        ),
-                        "started_before_restart": True,
-                    },
-                    tags=["conversation_record", "trip_planner", platform],
+                # Started before this process did (a restart): the same id and start make Opik
+                # merge this end into the record the earlier process opened.
+                record = self._record_for(
+                    user_id=user_id, session_id=session_id, conversation_id=conversation_id, started_at=started_at
                 )
             # The end is sent as a second create with the same id (Opik merges them, as it does for
             # start_as_current_trace) rather than as an update: with batching, an update can reach

@@ -141,7 +141,9 @@ class SessionManager:
         session = await self._create_or_load(record)
         log.info("Created new session for user '%s': %s", user_id, session.id)
         log.info("Conversation ID: %s", conversation_id)
-        self.tracer.conversation_started(user_id=user_id, session_id=session_id, conversation_id=conversation_id)
+        self.tracer.conversation_started(
+            user_id=user_id, session_id=session_id, conversation_id=conversation_id, started_at=record.created_at
+        )
         return record, session
 
     async def _load_session(self, record: ConversationRecord) -> Session:
@@ -225,7 +227,9 @@ class SessionManager:
         if ended is not None:
             self.tracer.conversation_ended(
                 user_id=record.user_id,
+                session_id=record.session_id,
                 conversation_id=record.conversation_id,
+                started_at=record.created_at,
                 reason=reason,
                 feedback=feedback,
                 total_queries=ended.query_count,

@@ -37,10 +37,20 @@ class TurnTrace:
 class Tracer(Protocol):
     def instrument_agent(self, agent: Any) -> None: ...
 
-    def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None: ...
+    def conversation_started(
+        self, *, user_id: str, session_id: str, conversation_id: str, started_at: float
+    ) -> None: ...
 
     def conversation_ended(
-        self, *, user_id: str, conversation_id: str, reason: str, feedback: str | None, total_queries: int
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        conversation_id: str,
+        started_at: float,
+        reason: str,
+        feedback: str | None,
+        total_queries: int,
     ) -> None: ...
 
     def turn(
@@ -62,11 +72,21 @@ class NullTracer:
     def instrument_agent(self, agent: Any) -> None:
         return None
 
-    def conversation_started(self, *, user_id: str, session_id: str, conversation_id: str) -> None:
+    def conversation_started(
+        self, *, user_id: str, session_id: str, conversation_id: str, started_at: float
+    ) -> None:
         return None
 
     def conversation_ended(
-        self, *, user_id: str, conversation_id: str, reason: str, feedback: str | None, total_queries: int
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        conversation_id: str,
+        started_at: float,
+        reason: str,
+        feedback: str | None,
+        total_queries: int,
     ) -> None:
         return None
 
