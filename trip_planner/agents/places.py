@@ -94,7 +94,7 @@ def airports() -> dict[str, dict[str, Any]]:
     """Every airport with an IATA code (airportsdata), keyed by the code."""
     import airportsdata
 
-    return airportsdata.load("IATA")
+    return dict(airportsdata.load("IATA"))  # type: ignore[arg-type]  # its TypedDict rows are plain dicts
 
 
 def _from_destination(d: Destination) -> Place:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 from google.adk.tools import ToolContext
@@ -513,8 +514,8 @@ def estimate_trip_budget(
     return result
 
 
-CONCIERGE_TOOLS = [update_trip_plan, lookup_city, get_typical_weather, get_public_holidays, get_destination_overview]
-FLIGHT_TOOLS = [find_airports, estimate_flight_fare]
-HOTEL_TOOLS = [estimate_hotel_cost]
-BUDGET_TOOLS = [estimate_trip_budget, convert_currency]
+CONCIERGE_TOOLS: list[Callable[..., Any]] = [update_trip_plan, lookup_city, get_typical_weather, get_public_holidays, get_destination_overview]
+FLIGHT_TOOLS: list[Callable[..., Any]] = [find_airports, estimate_flight_fare]
+HOTEL_TOOLS: list[Callable[..., Any]] = [estimate_hotel_cost]
+BUDGET_TOOLS: list[Callable[..., Any]] = [estimate_trip_budget, convert_currency]
 TOOLS = [*CONCIERGE_TOOLS]

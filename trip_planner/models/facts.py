@@ -223,8 +223,7 @@ def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | 
 
     iso = re.findall(r"\b(20\d\d-\d\d-\d\d)\b", text)
     if iso:
-        first = dt.date.fromisoformat(iso[0])
-        return first, dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
+        return dt.date.fromisoformat(iso[0]), dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
     day = r"(\d{1,2})(?:st|nd|rd|th)?"
     rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if rng:
@@ -363,7 +362,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     elif wanted or removed:
         if any(m.role == "replaced" for m in mentions) and current:
             replaced = [m.name for m in mentions if m.role == "replaced"]
-            new = []
+            new: list[str] = []
             for city in current:
                 if city in replaced:
                     new.extend(w for w in wanted if w not in new)
@@ -383,19 +382,19 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
 
     # Unknown places: a capitalised name after "to/in/visit/from" that is no city we know.
     known_spans = [(s, e) for _n, s, e in find_places(text)]
-    for m in _UNKNOWN_PLACE.finditer(text):
-        name = m.group(1)
+    for found in _UNKNOWN_PLACE.finditer(text):
+        name = found.group(1)
         first = name.split()[0]
-        if fold(first) in _NOT_PLACES or any(s <= m.start(1) < e for s, e in known_spans):
+        if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans):
             continue
         if resolve_place(name) is not None:
             continue
         out.unknown_places.append(name)
     if not wanted and not current:
         # A country named as the destination ("I want to go to Japan") is asked about too.
-        for m in _UNKNOWN_PLACE.finditer(text):
-            if resolve_country(m.group(1)) is not None and m.group(1) not in out.unknown_places:
-                out.unknown_places.append(m.group(1))
+        for found in _UNKNOWN_PLACE.finditer(text):
+            if resolve_country(found.group(1)) is not None and found.group(1) not in out.unknown_places:
+                out.unknown_places.append(found.group(1))
 
     # When: exact dates, a month (and year), a season, or two months to choose from.
     first, last = _explicit_dates(text, now)
