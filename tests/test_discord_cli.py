@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -23,28 +24,32 @@ from trip_planner.core.runner import SATISFIED_REPLY
 ALICE = 420000000000000001
 
 
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 def test_missing_token_stops_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     assert main(["discord"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [err[0]] and err[0].startswith("trip-planner: configuration error: DISCORD_TOKEN is not set")
+    err = _errors(caplog)
+    assert len(err) == 1 and err[0].startswith("configuration error: DISCORD_TOKEN is not set")
     assert not (tmp_path / "db.sqlite").exists(), "nothing starts before the configuration is valid"
 
 
 def test_malformed_token_stops_with_one_line_without_echoing_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DISCORD_TOKEN", "s3cr3t-client-secret-value")
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     assert main(["discord"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    err = _errors(caplog)
     assert len(err) == 1 and "DISCORD_TOKEN does not look like a bot token" in err[0]
-    assert "s3cr3t" not in err[0]
+    assert "s3cr3t" not in caplog.text
 
 
 @dataclass

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
     except ConfigError as err:
-        print(f"trip-planner: configuration error: {err}", file=sys.stderr)
+        logging.getLogger("trip_planner").error("configuration error: %s", err)
         return 2
     except KeyboardInterrupt:
         return 130
