@@ -403,3 +403,25 @@ async def test_more_concurrent_users_than_database_connections_all_get_answers(d
         assert len({rep.conversation_id for rep in replies}) == 60
     finally:
         await r.close()
+
+
+async def test_on_accepted_runs_once_the_message_is_stored_and_never_for_a_duplicate(runner: TripPlannerRunner) -> None:
+    seen: list[str | None] = []
+
+    async def show_working() -> None:
+        record = await runner.sessions.store.get_inbound(message_id="slack:T1:D1:1.0")
+        seen.append(record.status if record else None)
+
+    replies = await asyncio.gather(
+        *(runner.ask("u", "Trip to Rome", message_id="slack:T1:D1:1.0", on_accepted=show_working) for _ in range(3))
+    )
+    assert seen == ["received"]  # once, and only after the message was safely stored
+    assert sorted(r.status for r in replies) == ["answered", "duplicate", "duplicate"]
+
+
+async def test_a_failing_on_accepted_hook_does_not_cost_the_answer(runner: TripPlannerRunner) -> None:
+    async def broken() -> None:
+        raise ConnectionError("platform hiccup while showing the placeholder")
+
+    reply = await runner.ask("u", "Trip to Rome", message_id="m-hook", on_accepted=broken)
+    assert reply.status == "answered" and "Rome" in reply.text

@@ -321,21 +321,24 @@ class SlackBot:
         # The marker is written through `remember_answer` when the bot answers in a thread.
         return await self.runner.conversation_of(thread_key(team, channel, thread_ts, user)) is not None
 
-    async def _already_taken(self, key: str) -> bool:
-        """Did any process already claim this message? Peeked before posting a placeholder, so a Slack
-        retry after a restart shows nothing at all. The atomic claim is still the core's `ask`."""
-        return await self.runner.has_seen(key)
-
     async def _answer(self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str) -> None:
         user_id = session_user_id(team, channel, user)
         key = message_key(team, channel, ts)
-        if await self._already_taken(key):
-            log.info("Slack message %s was already taken; not answering again", key)
-            return
-        placeholder = await self._post_safely(channel, thread_ts, PLACEHOLDER)
+        placeholder: str | None = None
+
+        async def show_working() -> None:
+            # Runs only once the core has stored the message and found it new: a Slack retry, or the
+            # same message arriving as `message` and `app_mention`, never shows a second placeholder.
+            nonlocal placeholder
+            placeholder = await self._post_safely(channel, thread_ts, PLACEHOLDER)
+
         try:
             reply = await self.runner.ask(
-                user_id, text, message_id=key, reply_to={"channel": channel, "thread_ts": thread_ts, "team": team}
+                user_id,
+                text,
+                message_id=key,
+                reply_to={"channel": channel, "thread_ts": thread_ts, "team": team},
+                on_accepted=show_working,
             )
         except Exception:
             # The core turns model failures into an apology itself; this is storage being down. Say so
@@ -344,8 +347,8 @@ class SlackBot:
             await self._deliver(channel, thread_ts, APOLOGY, placeholder)
             return
         if reply.duplicate:
-            # Another worker took it between our peek and our claim: take the placeholder back.
-            if placeholder is not None:
+            log.info("Slack message %s was already taken; not answering again", key)
+            if placeholder is not None:  # a recovery sweep answered it while we waited our turn
                 await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
             return
         posted = await self._deliver(channel, thread_ts, reply.text, placeholder)

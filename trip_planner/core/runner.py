@@ -127,13 +127,21 @@ class TripPlannerRunner:
     # -- the pipeline ---------------------------------------------------------------------------
 
     async def ask(
-        self, user_id: str, text: str, *, message_id: str | None = None, reply_to: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        reply_to: dict[str, Any] | None = None,
+        on_accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
         """Answer one inbound message exactly once.
 
         `message_id` is the platform's identity of the message (unique across platforms, e.g.
         "slack:T1:C1:1700000000.000100"); `reply_to` is the adapter's note of where the answer goes,
         stored with the message so an unanswered one can be answered after a restart.
+        `on_accepted` runs once the message is stored and known to be new, before any model work: the
+        place to show "working on it" (never shown for a duplicate, never before the message is safe).
         """
         message_id = message_id or f"local:{uuid.uuid4().hex}"
         if time.monotonic() - self._pruned_at > 3600:
@@ -151,6 +159,11 @@ class TripPlannerRunner:
                     status="duplicate",
                     conversation_id=seen.conversation_id if seen else None,
                 )
+            if on_accepted is not None:
+                try:
+                    await on_accepted()
+                except Exception:
+                    log.exception("The adapter's on_accepted hook failed for message %s; answering anyway", message_id)
             return await self._answer(user_id, text, message_id, ticket)
         finally:
             ticket.release()
@@ -300,11 +313,6 @@ class TripPlannerRunner:
     async def conversation_of(self, message_ref: str) -> str | None:
         """The conversation a remembered platform message belongs to (None when unknown)."""
         return await self.sessions.store.conversation_for_message(message_ref=message_ref)
-
-    async def has_seen(self, message_id: str) -> bool:
-        """Whether any process has already taken this message. A hint for adapters that show
-        something before answering (a placeholder); `ask` stays the atomic claim."""
-        return await self.sessions.store.get_inbound(message_id=message_id) is not None
 
     async def react(self, reaction: Reaction) -> ReactionOutcome:
         """A thumbs-up ends the conversation as satisfied; a thumbs-down records it and keeps it open.
