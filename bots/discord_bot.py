@@ -463,13 +463,28 @@ class _PlannerMixin:
             "guild_id": str(guild_id) if guild_id is not None else None,
             "message_id": str(message.id),
         }
-        typing = asyncio.create_task(self._keep_typing(message.channel))
+        typing: asyncio.Task[None] | None = None
+
+        async def show_working() -> None:
+            # Only once the core has stored the message and found it new: a replayed message shows nothing.
+            nonlocal typing
+            typing = asyncio.create_task(self._keep_typing(message.channel))
+
         try:
             reply = await self.runner.ask(
-                user_id, text, message_id=inbound_message_id(message.id), reply_to=reply_to
+                user_id, text, message_id=inbound_message_id(message.id), reply_to=reply_to, on_accepted=show_working
             )
+        except Exception:
+            # The core turns model failures into an apology itself; this is storage being down.
+            log.exception("Could not answer Discord message %s", message.id)
+            try:
+                await message.channel.send(APOLOGY, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as err:
+                log.error("Could not send the apology either (%s)", err.status)
+            return
         finally:
-            typing.cancel()
+            if typing is not None:
+                typing.cancel()
         if reply.duplicate:
             log.info("Message %s was already answered; sending nothing", message.id)
             return

@@ -139,6 +139,9 @@ async def test_replayed_message_gets_exactly_one_answer_even_after_restart(
         await discord_standin.send_dm(ALICE, "Plan a trip to Tokyo", message_id=replay_id)
         await handled(discord_standin, bot, "message", 1)
         assert len(discord_standin.sent_messages()) == 1
+    # Nor does a replay show "typing…": only the first delivery did.
+    channel = discord_standin.dm_channel(ALICE)
+    assert len(discord_standin.calls_to("POST", rf"/channels/{channel}/typing")) == 1
 
 
 async def test_conversation_keeps_context_across_restart_and_thumbs_up_closes_it(
