@@ -26,7 +26,9 @@ def _configure_logging(level: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trip-planner", description="An AI trip planner for Slack, Discord and the terminal.")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level", default=None, help="INFO by default; WARNING for `chat` in a terminal, where logs would crowd the answers"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", help="talk to the planner in this terminal")
     chat.add_argument("--user", default=None, help="your name; the conversation is kept per name")
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     discord_cmd = sub.add_parser("discord", help="run the Discord bot")
     discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
     args = parser.parse_args(argv)
-    _configure_logging(args.log_level)
+    level = args.log_level or ("WARNING" if args.command == "chat" and sys.stdin.isatty() else "INFO")
+    _configure_logging(level)
     try:
         settings = load_settings()
         if args.command == "chat":
