@@ -111,12 +111,7 @@ class SessionManager:
 
     async def get_conversation_id(self, user_id: str) -> str:
         """As in the seed, asking for the id of a user with no conversation starts one."""
-        record = await self.current_conversation(user_id)
-        if record is None:
-            await self.get_or_create_session(user_id)
-            record = await self.current_conversation(user_id)
-            assert record is not None
-        return record.conversation_id
+        return (await self.conversation_for_turn(user_id)).conversation_id
 
     async def _current(self, user_id: str) -> ConversationRecord | None:
         record = await self.store.active_conversation(user_id=user_id)
