@@ -503,7 +503,8 @@ class _PlannerMixin:
             await asyncio.sleep(8.0)
 
     async def _send_answer(self, message: discord.Message, user_id: str, reply: Reply, *, in_server: bool) -> None:
-        sent = await self._send_chunks(message.channel, message if in_server else None, user_id, reply)
+        async with self.runner.delivering(user_id):
+            sent = await self._send_chunks(message.channel, message if in_server else None, user_id, reply)
         if sent:
             # Unmarked, the core's recovery sweep sends the answer later (e.g. Discord was down).
             await self.runner.mark_delivered(inbound_message_id(message.id))

@@ -247,6 +247,30 @@ async def test_thumbs_up_on_an_answer_ends_the_conversation(runner: TripPlannerR
     assert (await runner.sessions.current_conversation("u")).conversation_id == nxt.conversation_id  # type: ignore[union-attr]
 
 
+async def test_a_thumbs_up_while_the_answer_is_being_recorded_still_counts(runner: TripPlannerRunner) -> None:
+    """The platform shows an answer before the adapter has recorded its message id; a 👍 in that gap
+    waits for the record instead of being ignored."""
+    reply = await runner.ask("u", "Trip to Rome")
+    assert reply.conversation_id
+    async with runner.delivering("u"):
+        # the answer is on screen now; the person reacts before the adapter has called remember_answer
+        reaction = asyncio.create_task(runner.react(Reaction("u", "ref-posted", "+1")))
+        done, _ = await asyncio.wait({reaction}, timeout=0.5)
+        assert not done, "the reaction was judged before the answer it is on was recorded"
+        await runner.remember_answer(user_id="u", conversation_id=reply.conversation_id, message_ref="ref-posted")
+    assert await reaction == "satisfied"
+    assert await runner.sessions.current_conversation("u") is None
+    assert len(runner.deliveries) == 0  # nothing kept per user once delivered
+
+
+async def test_a_reaction_by_someone_else_does_not_wait_for_a_delivery(runner: TripPlannerRunner) -> None:
+    reply = await runner.ask("u", "Trip to Rome")
+    assert reply.conversation_id
+    await runner.remember_answer(user_id="u", conversation_id=reply.conversation_id, message_ref="ref-1")
+    async with runner.delivering("u"):
+        assert await asyncio.wait_for(runner.react(Reaction("other", "ref-1", "+1")), 5) == "ignored"
+
+
 async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url: str) -> None:
     r = await _runner(sqlite_url)
     delivered: list[tuple[str, str, dict | None]] = []

@@ -351,11 +351,12 @@ class SlackBot:
             if placeholder is not None:  # a recovery sweep answered it while we waited our turn
                 await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
             return
-        posted = await self._deliver(channel, thread_ts, reply.text, placeholder)
-        if posted:
-            # Unmarked, the core's recovery sweep posts the answer later (e.g. Slack was down).
-            await self.runner.mark_delivered(key)
-        await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
+        async with self.runner.delivering(user_id):  # a quick 👍 waits for `_remember`
+            posted = await self._deliver(channel, thread_ts, reply.text, placeholder)
+            if posted:
+                # Unmarked, the core's recovery sweep posts the answer later (e.g. Slack was down).
+                await self.runner.mark_delivered(key)
+            await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
 
     async def _remember(
         self, team: str, channel: str, user: str, thread_ts: str | None, conversation_id: str | None, posted: list[str]

@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from google.adk.agents import BaseAgent
@@ -25,6 +26,7 @@ from google.genai import types
 from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
+from trip_planner.core.deliveries import DeliveryGate
 from trip_planner.core.locks import ConversationLocks, Ticket
 from trip_planner.core.messages import (
     APOLOGY,
@@ -49,6 +51,9 @@ Deliver = Callable[[InboundRecord, Reply], Awaitable[None]]
 # Dedupe must outlive the platforms' retry windows (Slack retries for about 5 minutes); a week also
 # leaves the inbound log long enough to investigate a complaint.
 INBOUND_RETENTION_S = 7 * 86400
+
+# How long a reaction waits for the same user's answer to finish posting (see DeliveryGate).
+DELIVERY_WAIT_S = 15.0
 
 THUMBS_UP = {"+1", "thumbsup", "👍"}
 THUMBS_DOWN = {"-1", "thumbsdown", "👎"}
@@ -87,6 +92,7 @@ class TripPlannerRunner:
         self.tracer = self.sessions.tracer
         # A lease outlives the longest turn (its deadline plus the writes after it) by a margin.
         self.locks = ConversationLocks(self.sessions.store, lease_s=settings.turn_timeout_s + 60.0)
+        self.deliveries = DeliveryGate()
         root = agent or build_concierge(build_model(settings))
         self.tracer.instrument_agent(root)
         app = App(
@@ -168,6 +174,11 @@ class TripPlannerRunner:
         finally:
             ticket.release()
 
+    def delivering(self, user_id: str) -> AbstractAsyncContextManager[None]:
+        """Adapters post an answer, and record its messages, inside this; a reaction by the same user
+        waits for it, so a quick thumbs-up on a fresh answer is not ignored."""
+        return self.deliveries.delivering(user_id)
+
     async def mark_delivered(self, message_id: str) -> None:
         """Adapters call this once the answer to `message_id` is posted; until then a recovery sweep
         considers the message undelivered."""
@@ -204,7 +215,8 @@ class TripPlannerRunner:
                     conversation_id=record.conversation_id,
                 )
             try:
-                await deliver(record, reply)
+                async with self.delivering(record.user_id):
+                    await deliver(record, reply)
             except Exception:
                 log.exception("Could not deliver the answer to message %s; will try again", record.message_id)
                 continue
@@ -322,6 +334,9 @@ class TripPlannerRunner:
         kind = reaction_kind(reaction.emoji)
         if kind is None:
             return "ignored"
+        # A thumbs-up can arrive while the answer it is on is still being recorded (see DeliveryGate).
+        if not await self.deliveries.settled(reaction.user_id, timeout_s=DELIVERY_WAIT_S):
+            log.warning("An answer to %s is still being posted; judging the reaction without it", reaction.user_id)
         conversation_id = await self.conversation_of(reaction.message_ref)
         if conversation_id is None:
             return "ignored"
