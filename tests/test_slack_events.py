@@ -311,6 +311,45 @@ async def test_reactions_in_a_thread_own_foreign_thumbs_down_and_old_conversatio
     assert current is not None and current.conversation_id == new.conversation_id
 
 
+async def _handled_meanwhile(bot: Bot, tasks: int) -> None:
+    """Wait until `tasks` adapter tasks run, then give a wrongly eager one time to finish early."""
+    await wait_until(lambda: bot.bot.in_flight >= tasks, what=f"{tasks} tasks in flight")
+    await asyncio.sleep(0.3)
+
+
+async def test_a_thumbs_up_on_an_answer_still_being_recorded_closes_the_conversation(
+    bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner
+) -> None:
+    """Slack shows the answer before `chat.update` returns; a 👍 in that gap is not ignored."""
+    released = slack.hold("chat.update")
+    await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
+    await wait_until(lambda: any(m["text"] != PLACEHOLDER for m in slack.bot_messages(DM)), what="the answer on screen")
+    answer = slack.bot_messages(DM)[-1]
+    await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
+    await _handled_meanwhile(bot, 2)  # the answer (awaiting Slack) and the reaction
+    released.set()
+    await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the satisfied reply")
+    assert await runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE)) is None
+
+
+async def test_a_thread_reply_to_an_answer_still_being_recorded_is_answered(bot: Bot, slack: SlackStandIn) -> None:
+    """The bot follows a thread once it has answered there; a reply in the gap before `chat.update`
+    returns is a follow-up, not a stranger's channel message."""
+    released = slack.hold("chat.update")
+    mention = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> Trip to Rome in June")
+    await bot.send(slack.app_mention(mention))
+    await wait_until(
+        lambda: any(m["text"] != PLACEHOLDER for m in slack.bot_messages(CHANNEL, thread_ts=mention["ts"])),
+        what="the answer on screen",
+    )
+    follow = slack.user_message(user=ALICE, channel=CHANNEL, text="What would it cost?", thread_ts=mention["ts"])
+    await bot.send(follow)
+    await asyncio.sleep(0.3)  # the follow-up is looked at while the first answer is still unconfirmed
+    released.set()
+    answers = await bot.answered(CHANNEL, 2, thread_ts=mention["ts"])
+    assert "Rome" in answers[-1]["text"]
+
+
 async def test_restart_between_turns_keeps_the_conversation_and_reactions_work(settings: Settings, slack: SlackStandIn) -> None:
     first_runner = TripPlannerRunner(settings)
     await first_runner.start()

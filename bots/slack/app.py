@@ -319,7 +319,8 @@ class SlackBot:
 
     async def _bot_answered_in_thread(self, team: str, channel: str, thread_ts: str, user: str) -> bool:
         # The marker is written through `remember_answer` when the bot answers in a thread.
-        return await self.runner.conversation_of(thread_key(team, channel, thread_ts, user)) is not None
+        marker = thread_key(team, channel, thread_ts, user)
+        return await self.runner.conversation_of(marker, user_id=session_user_id(team, channel, user)) is not None
 
     async def _answer(self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str) -> None:
         user_id = session_user_id(team, channel, user)

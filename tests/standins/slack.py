@@ -93,6 +93,7 @@ class SlackStandIn:
         self.envelopes: list[Envelope] = []
         self.socket_connections = 0
         self._failures: dict[str, list[_Failure]] = {}
+        self._held: dict[str, asyncio.Event] = {}
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_ready = asyncio.Event()
@@ -132,6 +133,11 @@ class SlackStandIn:
         """Answer the next `times` calls of `method` with `status` (429 carries Retry-After)."""
         self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Apply `method` calls at once (users see the message) but keep the response back until the
+        returned event is set: the gap in which Slack shows a message its poster has not heard of yet."""
+        return self._held.setdefault(method, asyncio.Event())
+
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and (c.status == 200 or not ok_only)]
 
@@ -166,6 +172,9 @@ class SlackStandIn:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": True}
+        held = self._held.get(method)
+        if held is not None:
+            await held.wait()
         return web.json_response(body)
 
     def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:

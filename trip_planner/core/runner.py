@@ -322,8 +322,14 @@ class TripPlannerRunner:
             message_ref=message_ref, conversation_id=conversation_id, user_id=user_id
         )
 
-    async def conversation_of(self, message_ref: str) -> str | None:
-        """The conversation a remembered platform message belongs to (None when unknown)."""
+    async def conversation_of(self, message_ref: str, *, user_id: str | None = None) -> str | None:
+        """The conversation a remembered platform message belongs to (None when unknown).
+
+        With `user_id`, answers that user is being sent in this process are recorded first: a person
+        can react to (or reply under) an answer before the adapter has stored its message id.
+        """
+        if user_id is not None and not await self.deliveries.settled(user_id, timeout_s=DELIVERY_WAIT_S):
+            log.warning("An answer to %s is still being posted; looking up %s without it", user_id, message_ref)
         return await self.sessions.store.conversation_for_message(message_ref=message_ref)
 
     async def react(self, reaction: Reaction) -> ReactionOutcome:
@@ -334,10 +340,7 @@ class TripPlannerRunner:
         kind = reaction_kind(reaction.emoji)
         if kind is None:
             return "ignored"
-        # A thumbs-up can arrive while the answer it is on is still being recorded (see DeliveryGate).
-        if not await self.deliveries.settled(reaction.user_id, timeout_s=DELIVERY_WAIT_S):
-            log.warning("An answer to %s is still being posted; judging the reaction without it", reaction.user_id)
-        conversation_id = await self.conversation_of(reaction.message_ref)
+        conversation_id = await self.conversation_of(reaction.message_ref, user_id=reaction.user_id)
         if conversation_id is None:
             return "ignored"
         async with self.locks.hold(reaction.user_id):
