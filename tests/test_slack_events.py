@@ -27,7 +27,9 @@ from bots.slack.app import (
     NOTHING_TO_END,
     PLACEHOLDER,
 )
+from tests.flaky_model import FlakyModel
 from tests.standins.slack import SlackStandIn, slack_standin, wait_until  # noqa: F401  (the `slack` fixture)
+from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core.runner import (
     SATISFIED_REPLY,
@@ -429,6 +431,57 @@ async def test_rate_limits_and_server_errors_are_retried_and_the_answer_posted_o
     assert [c.status for c in updates] == [429, 200]
     assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [503, 200]
     assert len(slack.bot_messages(DM)) == 1
+
+
+async def test_a_post_slack_made_before_failing_is_not_posted_again(settings: Settings, slack: SlackStandIn) -> None:
+    """Slack answers 500 after posting (the placeholder and both later parts of a long answer): each
+    is found by its metadata instead of posted twice, and the answer counts as delivered."""
+    paragraph = "\n".join(f"Day {i}: walk the old town, eat well, and rest." for i in range(60))
+    echo_runner, bot = await echo_bot(settings, slack, repeat=3)
+    slack.fail_next("chat.postMessage", status=500, retry_after=None, times=3, after_apply=True)
+    try:
+        await bot.send(slack.user_message(user=ALICE, channel=DM, text=paragraph))
+        await wait_until(
+            lambda: bot.bot.in_flight == 0 and len(slack.calls_to("chat.postMessage", ok_only=False)) >= 3,
+            what="the long answer",
+        )
+        parts = slack.bot_messages(DM)
+        assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [500, 500, 500]
+        assert len(parts) == 3 and PLACEHOLDER not in [m["text"] for m in parts]
+        assert "\n".join(m["text"] for m in parts).count("Day 59:") == 3
+        assert await echo_runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 0
+        await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=parts[-1]["ts"]))
+        await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the confirmation")
+    finally:
+        await bot.bot.stop()
+        await echo_runner.close()
+
+
+async def test_after_a_crash_the_sweep_turns_the_left_placeholder_into_the_answer(settings: Settings, slack: SlackStandIn) -> None:
+    """A worker dies mid-turn with "Planning…" on screen; the next one answers in that message."""
+    crashed_runner = TripPlannerRunner(settings, agent=build_concierge(FlakyModel()))
+    await crashed_runner.start()
+    crashed = SlackBot(crashed_runner, config_for(slack), drain_timeout_s=0.01)
+    await crashed.start()
+    crashed_bot = Bot(crashed, slack)
+    await crashed_bot.send(slack.user_message(user=ALICE, channel=DM, text=f"HANG {LISBON}"))
+    await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [PLACEHOLDER], what="the placeholder")
+    await crashed.stop()  # the turn is cut off, as by a kill
+    await crashed_runner.close()
+
+    runner = TripPlannerRunner(settings)
+    await runner.start()
+    bot = await start_bot(runner, slack)
+    try:
+        assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 1
+        [answer] = slack.bot_messages(DM)
+        assert "Lisbon" in answer["text"]
+        assert slack.calls_to("chat.postMessage")[-1].args["text"] == PLACEHOLDER  # no second message
+        await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
+        await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the confirmation")
+    finally:
+        await bot.bot.stop()
+        await runner.close()
 
 
 # -- what the model writes -------------------------------------------------------------------------

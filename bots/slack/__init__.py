@@ -5,7 +5,8 @@ against the stand-in in `tests/standins/slack.py`); `session_user_id` is the one
 is who.
 """
 
-from bots.slack.app import SlackBot, build_client
+from bots.slack.app import SlackBot
+from bots.slack.posting import build_client
 from bots.slack.config import SlackConfig, load_slack_config
 from bots.slack.identity import message_key, session_user_id, team_of, thread_key
 from bots.slack.run import run_slack

@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
@@ -26,16 +26,11 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.config import EVENTS_PATH, SlackConfig
 from bots.slack.formatting import render
-from bots.slack.identity import message_key, session_user_id, team_of, thread_key
+from bots.slack.identity import message_key, session_user_id, team_of, thread_key, ts_of_key
+from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster, build_client
 from trip_planner.config import ConfigError
 from trip_planner.core.messages import APOLOGY, Reaction, Reply
 from trip_planner.core.runner import (
@@ -60,24 +55,6 @@ DEFAULT_DRAIN_TIMEOUT_S = 25.0  # Heroku-style platforms kill 30 s after SIGTERM
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _PUNCT = re.compile(r"[^\w\s]")
 _ALLOWED_SUBTYPES = {None, "thread_broadcast", "file_share"}
-
-
-def build_client(config: SlackConfig) -> AsyncWebClient:
-    """One Web API client with retries: 429 honouring Retry-After, transient 5xx, dropped connections.
-
-    Bolt copies base_url and these handlers into every per-request client, so `say`/`client` in
-    listeners retry too. Answers go out through `chat.update` of the placeholder, which is idempotent,
-    so a retried call cannot post an answer twice.
-    """
-    return AsyncWebClient(
-        token=config.bot_token,
-        base_url=config.api_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=4),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 class _SeenMessages:
@@ -122,6 +99,7 @@ class SlackBot:
         self.config = config
         self.drain_timeout_s = drain_timeout_s
         self.client = build_client(config)
+        self.poster = SlackPoster(self.client)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=config.signing_secret or "",
@@ -151,6 +129,7 @@ class SlackBot:
             error = err.response.get("error") if err.response is not None else "unknown"
             raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({error}); copy the bot token again.") from None
         self.bot_user_id = result.get("user_id")
+        self.poster.bot_user_id, self.poster.bot_id = self.bot_user_id, result.get("bot_id")
         log.info("Slack bot %s (%s) in team %s", result.get("user"), self.bot_user_id, result.get("team_id"))
 
     async def start(self) -> None:
@@ -259,11 +238,11 @@ class SlackBot:
         if not self._seen.claim(key):
             return
         if subtype == "file_share":
-            self._spawn(self._post_safely(channel, thread_ts, FILES_NOTE), f"slack-files-{key}")
+            self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
             return
         text = _MENTION.sub("", event.get("text") or "").strip()
         if event.get("channel_type") == "im" and _PUNCT.sub("", text).strip().lower() in RESTART_WORDS:
-            self._spawn(self._restart(team, channel, user, thread_ts), f"slack-new-{key}")
+            self._spawn(self._restart(team, channel, user, thread_ts, PostTag(key, "note", ts)), f"slack-new-{key}")
             return
         self._spawn(self._answer(team, channel, user, ts, thread_ts, text), f"slack-answer-{key}")
 
@@ -279,7 +258,7 @@ class SlackBot:
         if not self._seen.claim(key):
             return
         if event.get("subtype") == "file_share" or (event.get("files") and not _MENTION.sub("", event.get("text") or "").strip()):
-            self._spawn(self._post_safely(channel, thread_ts, FILES_NOTE), f"slack-files-{key}")
+            self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
             return
         text = _MENTION.sub("", event.get("text") or "").strip()
         self._spawn(self._answer(team, channel, user, ts, thread_ts, text), f"slack-answer-{key}")
@@ -331,7 +310,7 @@ class SlackBot:
             # Runs only once the core has stored the message and found it new: a Slack retry, or the
             # same message arriving as `message` and `app_mention`, never shows a second placeholder.
             nonlocal placeholder
-            placeholder = await self._post_safely(channel, thread_ts, PLACEHOLDER)
+            placeholder = await self.poster.post(channel, thread_ts, PLACEHOLDER, PostTag(key, PLACEHOLDER_PART, ts))
 
         try:
             reply = await self.runner.ask(
@@ -345,17 +324,18 @@ class SlackBot:
             # The core turns model failures into an apology itself; this is storage being down. Say so
             # rather than leaving "Planning…" up forever.
             log.exception("Could not answer Slack message %s", key)
-            await self._deliver(channel, thread_ts, APOLOGY, placeholder)
+            await self._deliver(channel, thread_ts, APOLOGY, key, ts, {PLACEHOLDER_PART: placeholder} if placeholder else {})
             return
         if reply.duplicate:
             log.info("Slack message %s was already taken; not answering again", key)
             if placeholder is not None:  # a recovery sweep answered it while we waited our turn
-                await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
+                await self.poster.delete(channel, placeholder)
             return
         async with self.runner.delivering(user_id):  # a quick 👍 waits for `_remember`
-            posted = await self._deliver(channel, thread_ts, reply.text, placeholder)
-            if posted:
-                # Unmarked, the core's recovery sweep posts the answer later (e.g. Slack was down).
+            existing = {PLACEHOLDER_PART: placeholder} if placeholder else {}
+            posted, complete = await self._deliver(channel, thread_ts, reply.text, key, ts, existing)
+            if complete:
+                # Unmarked, the core's recovery sweep posts what is missing later (e.g. Slack was down).
                 await self.runner.mark_delivered(key)
             await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
 
@@ -376,7 +356,11 @@ class SlackBot:
             )
 
     async def redeliver(self, record: InboundRecord, reply: Reply) -> None:
-        """Post an answer the core recovered (the process died, or Slack failed, before it was posted)."""
+        """Post an answer the core recovered (the process died, or Slack failed, before it was posted).
+
+        What did reach Slack is looked up first and kept: a placeholder left behind becomes the
+        answer, and parts already posted are not posted again.
+        """
         where = record.reply_to or {}
         channel, team = where.get("channel"), where.get("team")
         user = record.user_id.rsplit(":", 1)[-1]
@@ -384,23 +368,29 @@ class SlackBot:
             log.warning("Message %s has no stored Slack destination; its answer cannot be posted", record.message_id)
             return
         thread_ts = where.get("thread_ts")
-        posted = await self._deliver(channel, thread_ts, reply.text, None)
-        if not posted:
-            raise RuntimeError(f"Slack did not take the answer to {record.message_id}")
+        since = ts_of_key(record.message_id)
+        existing = await self.poster.find(channel, thread_ts, record.message_id, since_ts=since)
+        if existing is None:
+            raise RuntimeError(f"Could not read {channel} to see what reached Slack of the answer to {record.message_id}")
+        posted, complete = await self._deliver(channel, thread_ts, reply.text, record.message_id, since, existing)
         await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
+        if not complete:
+            raise RuntimeError(f"Slack did not take all of the answer to {record.message_id}")
 
-    async def _restart(self, team: str, channel: str, user: str, thread_ts: str | None) -> None:
+    async def _restart(self, team: str, channel: str, user: str, thread_ts: str | None, tag: PostTag) -> None:
         await self.runner.new_conversation(session_user_id(team, channel, user))
-        await self._post_safely(channel, thread_ts, NEW_TRIP_REPLY)
+        await self.poster.post(channel, thread_ts, NEW_TRIP_REPLY, tag)
 
     async def _react(self, team: str, channel: str, user: str, ts: str, emoji: str) -> None:
+        answer = message_key(team, channel, ts)
         outcome = await self.runner.react(
-            Reaction(user_id=session_user_id(team, channel, user), message_ref=message_key(team, channel, ts), emoji=emoji)
+            Reaction(user_id=session_user_id(team, channel, user), message_ref=answer, emoji=emoji)
         )
         if outcome == "ignored":
             return
         thread_ts = await self._thread_of(channel, ts)
-        await self._post_safely(channel, thread_ts, SATISFIED_REPLY if outcome == "satisfied" else UNSATISFIED_REPLY)
+        text = SATISFIED_REPLY if outcome == "satisfied" else UNSATISFIED_REPLY
+        await self.poster.post(channel, thread_ts, text, PostTag(answer, f"{outcome}:{user}", ts))
 
     async def _thread_of(self, channel: str, ts: str) -> str | None:
         """The thread an answer of ours sits in, so the confirmation lands beside it.
@@ -419,54 +409,37 @@ class SlackBot:
             log.warning("Could not look up the thread of %s in %s: %s", ts, channel, err)
         return None
 
-    async def _deliver(self, channel: str, thread_ts: str | None, text: str, placeholder: str | None) -> list[str]:
-        """Turn the placeholder into the first part of the answer and post the rest after it."""
+    async def _deliver(
+        self, channel: str, thread_ts: str | None, text: str, key: str, since: str, existing: dict[str, str]
+    ) -> tuple[list[str], bool]:
+        """Turn the placeholder into the first part of the answer and post the rest after it.
+
+        `existing` maps parts already on Slack to their ts (the placeholder, or parts a crashed or
+        failed delivery got out); those are kept, not posted again. Returns the messages that carry
+        the answer, and whether all of it is on Slack.
+        """
         chunks = render(text)
         posted: list[str] = []
-        first = chunks[0]
-        if placeholder is not None:
-            updated = await self._call_safely(
-                self.client.chat_update, channel=channel, ts=placeholder, text=first, parse="none", link_names=False
-            )
-            if updated is not None:
-                posted.append(placeholder)
+        first = existing.get("0")
+        placeholder = existing.get(PLACEHOLDER_PART)
+        if first is None and placeholder is not None:
+            if await self.poster.update(channel, placeholder, chunks[0]):
+                first = placeholder
             else:
-                await self._call_safely(self.client.chat_delete, channel=channel, ts=placeholder)
-        if not posted:
-            ts = await self._post_safely(channel, thread_ts, first)
-            if ts is not None:
-                posted.append(ts)
-        for chunk in chunks[1:]:
-            ts = await self._post_safely(channel, thread_ts, chunk)
-            if ts is not None:
+                await self.poster.delete(channel, placeholder)
+        if first is None:
+            first = await self.poster.post(channel, thread_ts, chunks[0], PostTag(key, "0", since))
+        complete = first is not None
+        if first is not None:
+            posted.append(first)
+        for part, chunk in enumerate(chunks[1:], start=1):
+            ts = existing.get(str(part)) or await self.poster.post(channel, thread_ts, chunk, PostTag(key, str(part), since))
+            if ts is None:
+                complete = False
+            else:
                 posted.append(ts)
         for answer_ts in posted:
             self._answer_threads[answer_ts] = thread_ts
         while len(self._answer_threads) > 10_000:
             self._answer_threads.popitem(last=False)
-        return posted
-
-    async def _post_safely(self, channel: str, thread_ts: str | None, text: str) -> str | None:
-        """Post one message (mrkdwn, no link parsing, nobody pinged); its ts, or None on failure."""
-        result = await self._call_safely(
-            self.client.chat_postMessage,
-            channel=channel,
-            thread_ts=thread_ts,
-            text=text,
-            mrkdwn=True,
-            parse="none",
-            link_names=False,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        return result.get("ts") if result is not None else None
-
-    async def _call_safely(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any | None:
-        """Call the Web API; retries are the client's job, so a failure here is logged and given up."""
-        try:
-            return await method(**kwargs)
-        except SlackApiError as err:
-            log.error("Slack %s failed: %s", getattr(method, "__name__", "call"), err)
-        except Exception:
-            log.exception("Slack %s failed", getattr(method, "__name__", "call"))
-        return None
+        return posted, complete

@@ -28,6 +28,11 @@ def message_key(team_id: str, channel_id: str, ts: str) -> str:
     return f"slack:{team_id}:{channel_id}:{ts}"
 
 
+def ts_of_key(key: str) -> str:
+    """The Slack ts inside a `message_key` (a ts holds no colon, so it is the last field)."""
+    return key.rsplit(":", 1)[-1]
+
+
 def thread_key(team_id: str, channel_id: str, thread_ts: str, user_id: str) -> str:
     """A marker meaning "the bot answered `user_id` in this thread", so a follow-up there without a new
     mention is answered. Stored through the core like an answer ref, so it survives a restart."""

@@ -51,6 +51,7 @@ class _Failure:
     status: int
     retry_after: int | None
     times: int
+    after_apply: bool = False  # the call takes effect, then the answer is an error (a lost response)
 
 
 @dataclass
@@ -129,9 +130,12 @@ class SlackStandIn:
 
     # -- the Web API ----------------------------------------------------------------------------
 
-    def fail_next(self, method: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with `status` (429 carries Retry-After)."""
-        self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+    def fail_next(
+        self, method: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1, after_apply: bool = False
+    ) -> None:
+        """Answer the next `times` calls of `method` with `status` (429 carries Retry-After). With
+        `after_apply` the call is carried out first, as when Slack fails after posting."""
+        self._failures.setdefault(method, []).append(_Failure(status, retry_after, times, after_apply))
 
     def hold(self, method: str) -> asyncio.Event:
         """Apply `method` calls at once (users see the message) but keep the response back until the
@@ -158,24 +162,31 @@ class SlackStandIn:
         call = ApiCall(method=method, args=args, token=token)
         self.calls.append(call)
         failures = self._failures.get(method)
-        if failures:
-            failure = failures[0]
+        failure = failures[0] if failures else None
+        if failures and failure is not None:
             failure.times -= 1
             if failure.times <= 0:
                 failures.pop(0)
             call.status = failure.status
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            error = "ratelimited" if failure.status == 429 else "internal_error"
-            return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
+        if failure is not None and not failure.after_apply:
+            return self._failure_response(failure)
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != wanted:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": True}
+        if failure is not None:
+            return self._failure_response(failure)
         held = self._held.get(method)
         if held is not None:
             await held.wait()
         return web.json_response(body)
+
+    @staticmethod
+    def _failure_response(failure: _Failure) -> web.Response:
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+        error = "ratelimited" if failure.status == 429 else "internal_error"
+        return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
 
     def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -207,6 +218,11 @@ class SlackStandIn:
         }
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as a JSON string
+            metadata = json.loads(metadata)
+        if metadata:
+            message["metadata"] = metadata
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -225,11 +241,31 @@ class SlackStandIn:
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
     def _api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        key = (args.get("channel", ""), args.get("ts", ""))
-        message = self.messages.get(key)
-        if message is None:
+        """A thread, oldest first: its parent and replies (only the bot's own messages are known here)."""
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        thread = [
+            m for (ch, m_ts), m in self.messages.items() if ch == channel and (m_ts == ts or m.get("thread_ts") == ts)
+        ]
+        if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": [message], "has_more": False}
+        return {"ok": True, "messages": self._listed(thread, args, newest_first=False), "has_more": False}
+
+    def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's top-level messages, newest first (thread replies stay in their threads)."""
+        channel = args.get("channel", "")
+        top = [
+            m for (ch, m_ts), m in self.messages.items() if ch == channel and m.get("thread_ts", m_ts) == m_ts
+        ]
+        return {"ok": True, "messages": self._listed(top, args, newest_first=True), "has_more": False}
+
+    @staticmethod
+    def _listed(messages: list[dict[str, Any]], args: dict[str, Any], *, newest_first: bool) -> list[dict[str, Any]]:
+        """Slack's paging arguments: `oldest` (exclusive), `limit`; metadata only when asked for."""
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        chosen = sorted((m for m in messages if float(m["ts"]) > oldest), key=lambda m: float(m["ts"]), reverse=newest_first)
+        chosen = chosen[: int(args.get("limit") or 100)]
+        return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in chosen]
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}&app_id={APP_ID}"}
