@@ -20,6 +20,7 @@ Settings read here (the core's `Settings` knows nothing about Discord):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
@@ -208,6 +209,19 @@ def session_user_id(*, user_id: int, guild_id: int | None = None, channel_id: in
 def inbound_message_id(message_id: int) -> str:
     """The dedupe key for an inbound message: snowflakes are unique across all of Discord."""
     return f"discord:{message_id}"
+
+
+def answer_nonce(inbound_key: str, index: int) -> str:
+    """The Create Message nonce for piece `index` of the answer to inbound message `inbound_key`.
+
+    Sent with `enforce_nonce`, it makes Discord hand back the message it already created instead of
+    posting a second one when the same piece is sent again within a few minutes: after a response
+    lost to a 5xx or a dropped connection, by discord.py's retry or by the recovery sweep. So it must
+    depend only on the inbound message and the piece, never on which path sends it. Discord caps a
+    nonce at 25 characters and `discord:` plus a snowflake and an index does not fit, hence a hash
+    (96 bits as 24 hex digits).
+    """
+    return hashlib.blake2b(f"{inbound_key}#{index}".encode(), digest_size=12).hexdigest()
 
 
 def answer_ref(channel_id: int, message_id: int) -> str:
@@ -504,9 +518,12 @@ class _PlannerMixin:
 
     async def _send_answer(self, message: discord.Message, user_id: str, reply: Reply, *, in_server: bool) -> None:
         async with self.runner.delivering(user_id):
-            sent = await self._send_chunks(message.channel, message if in_server else None, user_id, reply)
-        if sent:
-            # Unmarked, the core's recovery sweep sends the answer later (e.g. Discord was down).
+            complete = await self._send_chunks(
+                message.channel, message if in_server else None, user_id, reply, inbound_message_id(message.id)
+            )
+        if complete:
+            # Unmarked, the core's recovery sweep sends the answer later (e.g. Discord was down); the
+            # nonces keep it from repeating the pieces that did go out.
             await self.runner.mark_delivered(inbound_message_id(message.id))
 
     async def _send_chunks(
@@ -515,27 +532,38 @@ class _PlannerMixin:
         reply_to: discord.Message | discord.PartialMessage | None,
         user_id: str,
         reply: Reply,
-    ) -> int:
+        inbound_key: str,
+    ) -> bool:
         """Send the answer in pieces Discord accepts (the first as a reply in servers) and remember
-        each piece for reactions; returns how many pieces went out."""
-        count = 0
+        each piece for reactions; True when every piece went out.
+
+        Each piece carries `answer_nonce(inbound_key, index)`, so sending the same answer again (the
+        recovery sweep after a failure or a lost response) returns the pieces Discord already has
+        instead of posting them twice; a piece returned that way is remembered like a new one. That is
+        what makes it safe to leave a partly sent answer to the sweep rather than lose its rest.
+        """
         for index, chunk in enumerate(split_message(reply.text)):
+            nonce = answer_nonce(inbound_key, index)
             try:
                 if reply_to is not None and index == 0:
-                    sent = await reply_to.reply(chunk, mention_author=False, allowed_mentions=NO_MENTIONS)
+                    sent = await reply_to.reply(
+                        chunk, mention_author=False, allowed_mentions=NO_MENTIONS, nonce=nonce
+                    )
                 else:
-                    sent = await channel.send(chunk, allowed_mentions=NO_MENTIONS)
+                    sent = await channel.send(chunk, allowed_mentions=NO_MENTIONS, nonce=nonce)
             except discord.HTTPException as err:
-                log.error("Could not send an answer in channel %s (%s %s)", getattr(channel, "id", "?"), err.status, err.text)
-                return count
-            count += 1
+                log.error(
+                    "Could not send piece %d of an answer in channel %s (%s %s)",
+                    index + 1, getattr(channel, "id", "?"), err.status, err.text,
+                )
+                return False
             if reply.conversation_id is not None:
                 await self.runner.remember_answer(
                     user_id=user_id,
                     conversation_id=reply.conversation_id,
                     message_ref=answer_ref(sent.channel.id, sent.id),
                 )
-        return count
+        return True
 
     async def redeliver(self, record: InboundRecord, reply: Reply) -> None:
         """Send an answer the core recovered (the process died, or Discord failed, before it was sent)."""
@@ -545,7 +573,8 @@ class _PlannerMixin:
             return
         channel = self.get_partial_messageable(int(where["channel_id"]))  # type: ignore[attr-defined]
         reference = channel.get_partial_message(int(where["message_id"])) if where.get("guild_id") else None
-        if not await self._send_chunks(channel, reference, record.user_id, reply):
+        # record.message_id is the same `inbound_message_id` key the live path used: the same nonces.
+        if not await self._send_chunks(channel, reference, record.user_id, reply, record.message_id):
             raise RuntimeError(f"Discord did not take the answer to {record.message_id}")
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -792,6 +821,7 @@ __all__ = [
     "DiscordSettings",
     "PlannerClient",
     "ShardedPlannerClient",
+    "answer_nonce",
     "answer_ref",
     "build_intents",
     "check_token",

@@ -7,6 +7,8 @@ finished handling), never sleeps followed by assertions.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,6 +19,7 @@ from bots.discord_bot import (
     NEW_TRIP_REPLY,
     NO_TRIP_REPLY,
     ShardedPlannerClient,
+    answer_nonce,
     answer_ref,
     inbound_message_id,
     session_user_id,
@@ -66,7 +69,7 @@ async def dm_answer(standin: DiscordStandIn, user_id: int, text: str) -> dict:
     before = len(standin.sent_messages(channel))
     sent = await standin.send_dm(user_id, text)
     await standin.wait_until(lambda: len(standin.sent_messages(channel)) > before, what=f"an answer to {text!r}")
-    call = [c for c in standin.calls_to("POST", rf"/channels/{channel}/messages") if c.status == 200][before]
+    call = [c for c in standin.calls_to("POST", rf"/channels/{channel}/messages") if c.seq in standin.created_ids][before]
     assert call.body["content"]
     return {"request": call.body, "inbound": sent, "message_id": _created_id(standin, call.seq)}
 
@@ -228,8 +231,13 @@ async def test_long_answer_is_split_without_breaking_code_blocks(
         channel = discord_standin.dm_channel(ALICE)
         await discord_standin.send_dm(ALICE, "LONG plan please")
         # The answer is complete when the core has it and every piece is posted.
-        await discord_standin.wait_until(lambda: len(contents(discord_standin, channel)) >= 3, what="the pieces")
-        await handled(discord_standin, bot, "message", 1)
+        # Every piece is echoed back as a message event too, so the DM's own handler is done once
+        # the handled events outnumber the pieces.
+        await discord_standin.wait_until(
+            lambda: len(contents(discord_standin, channel)) >= 3
+            and bot.client.handled["message"] > len(contents(discord_standin, channel)),
+            what="the pieces",
+        )
         pieces = contents(discord_standin, channel)
 
         assert all(len(p) <= 2000 for p in pieces)
@@ -465,16 +473,25 @@ async def test_an_answer_discord_refused_is_sent_once_by_the_recovery_sweep(
         assert "Vienna" in answer
         assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
         assert len(contents(discord_standin, channel)) == 1
+        # The sweep sent the answer with the nonce the live attempt used: had Discord created it after
+        # all, the sweep would have got that message back instead of posting a second one.
+        live, swept = discord_standin.calls_to("POST", rf"/channels/{channel}/messages")
+        assert live.body["nonce"] == swept.body["nonce"] and swept.body["enforce_nonce"] is True
 
 
 async def test_a_sent_answer_is_never_swept_again(discord_standin: DiscordStandIn, settings: Settings) -> None:
     async with running_bot(discord_standin, settings) as bot:
         answer = await dm_answer(discord_standin, ALICE, "Plan a trip to Vienna")
-        await handled(discord_standin, bot, "message", 1)  # the handler, mark_delivered included, is done
-        record = await bot.runner.sessions.store.get_inbound(
-            message_id=inbound_message_id(int(answer["inbound"]["id"]))
-        )
-        assert record is not None and record.delivered_at is not None
+        key = inbound_message_id(int(answer["inbound"]["id"]))
+        # The answer is on screen before the handler has marked it delivered; wait for the mark (the
+        # bot's own echoed message also counts as a handled event, so counting events cannot tell).
+        for _ in range(500):
+            record = await bot.runner.sessions.store.get_inbound(message_id=key)
+            if record is not None and record.delivered_at is not None:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"{key} was never marked delivered")
         assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
         assert len(contents(discord_standin, discord_standin.dm_channel(ALICE))) == 1
 
@@ -493,3 +510,75 @@ async def test_a_recovered_server_answer_is_still_a_reply_to_the_mention(
         [reply] = discord_standin.sent_messages(CHANNEL)
         assert reply["message_reference"]["message_id"] == int(mention["id"])
         assert "Paris" in reply["content"] and reply["allowed_mentions"]["parse"] == []
+
+
+@pytest.mark.parametrize("then", ["retried", "swept"])
+async def test_an_answer_whose_response_was_lost_is_posted_once_and_still_counts(
+    discord_standin: DiscordStandIn, settings: Settings, then: str
+) -> None:
+    """Discord created the answer but answered 500. discord.py retries a 500 at once ("retried");
+    if the retry fails too (a 503, which it does not retry), the recovery sweep sends the answer
+    later ("swept"). Either way Alice sees one answer, and it is the one a 👍 closes the trip with."""
+    channel = discord_standin.dm_channel(ALICE)
+    posts = rf"/channels/{channel}/messages"
+    discord_standin.lose_response("POST", posts, status=500)
+    if then == "swept":
+        discord_standin.refuse("POST", posts, status=503)
+    async with running_bot(discord_standin, settings) as bot:
+        inbound = await discord_standin.send_dm(ALICE, "Plan a trip to Vienna")
+        await handled(discord_standin, bot, "message", 2)  # the DM, and the echo of the created answer
+        key = inbound_message_id(int(inbound["id"]))
+        if then == "swept":
+            assert [c.status for c in discord_standin.calls_to("POST", posts)] == [500, 503]
+            record = await bot.runner.sessions.store.get_inbound(message_id=key)
+            assert record is not None and record.delivered_at is None, "the bot does not know it was posted"
+            assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 1
+
+        calls = discord_standin.calls_to("POST", posts)
+        assert [c.status for c in calls] == ([500, 200] if then == "retried" else [500, 503, 200])
+        [answer] = contents(discord_standin, channel)
+        assert "Vienna" in answer
+        created = discord_standin.created_ids[calls[0].seq]
+        assert discord_standin.returned_ids[calls[-1].seq] == created, "Discord handed back the first message"
+        assert {c.body["nonce"] for c in calls} == {answer_nonce(key, 0)}
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
+
+        await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=created, emoji="👍")
+        await discord_standin.wait_until(lambda: SATISFIED_REPLY in contents(discord_standin, channel), what="closing")
+        assert await bot.runner.sessions.current_conversation(f"discord:{ALICE}") is None
+        assert contents(discord_standin, channel) == [answer, SATISFIED_REPLY]
+
+
+async def test_a_partly_posted_answer_is_completed_by_the_sweep_without_repeating_pieces(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    """A long answer to a mention: the first piece went out, Discord created the second but its
+    response was lost (503, not retried). The sweep sends the whole answer again with the live
+    path's nonces, so the pieces Discord has come back instead of being posted twice."""
+    posts = rf"/channels/{CHANNEL}/messages"
+    discord_standin.lose_response("POST", posts, status=503, skip=1)
+    async with running_bot(discord_standin, settings, agent=long_answer_agent()) as bot:
+        mention = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="LONG plan please"
+        )
+        await discord_standin.wait_until(lambda: len(discord_standin.calls_to("POST", posts)) >= 2, what="two pieces")
+        await handled(discord_standin, bot, "message", 3)  # the mention and the echoes of the two pieces
+        live = discord_standin.calls_to("POST", posts)
+        assert [c.status for c in live] == [200, 503]
+
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 1
+        swept = discord_standin.calls_to("POST", posts)[2:]
+        assert len(swept) >= 3 and all(c.status == 200 for c in swept)
+
+        # Each piece exactly once, in order, the first still a reply to the mention.
+        pieces = discord_standin.sent_messages(CHANNEL)
+        assert [p["content"] for p in pieces] == [c.body["content"] for c in swept]
+        assert pieces[0]["message_reference"]["message_id"] == int(mention["id"])
+        assert [c.body["nonce"] for c in swept[:2]] == [c.body["nonce"] for c in live]
+        key = inbound_message_id(int(mention["id"]))
+        assert [c.body["nonce"] for c in swept] == [answer_nonce(key, i) for i in range(len(swept))]
+        assert all(len(c.body["nonce"]) <= 25 for c in swept), "Discord's limit"
+        ids = [discord_standin.created_ids.get(c.seq) or discord_standin.returned_ids[c.seq] for c in swept]
+        assert ids[:2] == [discord_standin.created_ids[c.seq] for c in live]
+        store = bot.runner.sessions.store
+        assert all([await store.conversation_for_message(message_ref=answer_ref(CHANNEL, i)) for i in ids])

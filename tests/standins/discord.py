@@ -3,12 +3,14 @@
 It speaks the wire protocol the way Discord does, including the details that matter to discord.py:
 REST bodies with `Content-Type: application/json` exactly (a charset suffix makes discord.py read them
 as text), 429s with a `Via` header and a JSON `retry_after`, `"type": 0` on MESSAGE_REACTION_ADD, the
-bot's own messages echoed back as MESSAGE_CREATE, events routed to shards by guild id and filtered by
+bot's own messages echoed back as MESSAGE_CREATE, `nonce` + `enforce_nonce` on Create Message returning
+the message already created instead of a second one, events routed to shards by guild id and filtered by
 the intents sent in IDENTIFY, and message content blanked for server messages that do not mention the
 bot when the message-content intent is absent.
 
-Tests drive it with `send_dm`, `send_server_message`, `add_reaction`, `invoke_command` and read
-`calls` (every REST request) and `sessions` (every gateway connection).
+Tests drive it with `send_dm`, `send_server_message`, `add_reaction`, `invoke_command`, inject failures
+with `rate_limit`, `refuse`, `hold` and `lose_response`, and read `calls` (every REST request),
+`sent_messages` (what the bot posted) and `sessions` (every gateway connection).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
@@ -95,6 +98,8 @@ class _Rule:
     retry_after: float = 0.0
     gate: asyncio.Event | None = None
     status: int = 429
+    after: bool = False  # process the request, then answer with `status` (the response is lost)
+    skip: int = 0  # matching requests to let through before the rule applies
     matched: int = 0
 
 
@@ -128,6 +133,8 @@ class DiscordStandIn:
         self.interactions: dict[str, Interaction] = {}
         self.channel_guild: dict[int, int | None] = {}
         self.created_ids: dict[int, int] = {}  # REST call seq -> id of the message it created
+        self.returned_ids: dict[int, int] = {}  # REST call seq -> id of the existing message a nonce matched
+        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}  # (author id, nonce) -> the message
         self.filtered: list[tuple[str, dict[str, Any]]] = []  # events not delivered for lack of intents
         self._seq = itertools.count(1)
         self._ids = itertools.count()
@@ -248,6 +255,14 @@ class DiscordStandIn:
         """Answer the next `times` matching requests with an error Discord does not ask to retry."""
         self._rules.append(_Rule(method, re.compile(path_regex), times, status=status))
 
+    def lose_response(
+        self, method: str, path_regex: str, *, status: int = 500, times: int = 1, skip: int = 0
+    ) -> None:
+        """Process the next `times` matching requests (after `skip` untouched ones) as usual, so a
+        message is created, then answer with `status` instead: Discord did the work but the client
+        never learns of it. 500/502/504/524 make discord.py retry the request; other 5xx do not."""
+        self._rules.append(_Rule(method, re.compile(path_regex), times, status=status, after=True, skip=skip))
+
     def hold(self, method: str, path_regex: str, *, times: int = 1) -> asyncio.Event:
         """Keep the next matching requests waiting until the returned event is set."""
         gate = asyncio.Event()
@@ -259,10 +274,14 @@ class DiscordStandIn:
         return [c for c in self.calls if c.method == method and pattern.fullmatch(c.path)]
 
     def sent_messages(self, channel_id: int | None = None) -> list[dict[str, Any]]:
-        """Bodies of the messages the bot created (answered with 200), in order."""
+        """Bodies of the requests that created a message, in order: what the person sees.
+
+        That includes a message whose response was lost, and excludes a request a nonce matched to a
+        message that already existed (Discord answers it with 200 but creates nothing).
+        """
         channel = str(channel_id) if channel_id is not None else r"\d+"
         path = rf"/channels/{channel}/messages"
-        return [c.body for c in self.calls_to("POST", path) if c.status == 200]
+        return [c.body for c in self.calls_to("POST", path) if c.seq in self.created_ids]
 
     async def wait_until(self, condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "a condition") -> Any:
         """Bounded polling: return the first truthy value of `condition()`, or fail the test."""
@@ -419,11 +438,18 @@ class DiscordStandIn:
     async def _answer(self, method: str, path: str, call: RestCall) -> web.StreamResponse:
         for rule in self._rules:
             if rule.remaining > 0 and rule.method == method and rule.pattern.fullmatch(path):
+                if rule.skip > 0:
+                    rule.skip -= 1
+                    continue
                 rule.remaining -= 1
                 rule.matched += 1
                 if rule.gate is not None:
                     await rule.gate.wait()
                     break
+                if rule.after:
+                    await self._handle(method, path, call)
+                    return _json({"message": f"{rule.status}: {HTTPStatus(rule.status).phrase}", "code": 0},
+                                 status=rule.status)
                 if rule.status != 429:
                     return _json({"message": "Missing Access", "code": 50001}, status=rule.status)
                 return _json(
@@ -432,6 +458,10 @@ class DiscordStandIn:
                     headers={"Via": "1.1 google", "Retry-After": str(max(1, round(rule.retry_after))),
                              "X-RateLimit-Scope": "user"},
                 )
+        return await self._handle(method, path, call)
+
+    async def _handle(self, method: str, path: str, call: RestCall) -> web.Response:
+        """What Discord does with a request that got past the injected failures."""
         webhook = path.startswith(("/interactions/", "/webhooks/"))
         if not webhook and call.authorization != f"Bot {self.token}":
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
@@ -449,10 +479,20 @@ class DiscordStandIn:
         if m := re.fullmatch(r"/channels/(\d+)/typing", path):
             return web.Response(status=204)
         if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "POST":
-            if len((call.body or {}).get("content") or "") > 2000:
+            body = call.body or {}
+            if len(body.get("content") or "") > 2000 or len(str(body.get("nonce") or "")) > 25:
                 return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
-            created = self._create_message(int(m.group(1)), call.body or {})
+            key = (str(self.bot_id), str(body["nonce"])) if body.get("nonce") is not None else None
+            if key is not None and body.get("enforce_nonce") and key in self._nonces:
+                # Discord: "If another message was created by the same author with the same nonce,
+                # that message will be returned and no new message will be created."
+                existing = self._nonces[key]
+                self.returned_ids[call.seq] = int(existing["id"])
+                return _json(existing)
+            created = self._create_message(int(m.group(1)), body)
             self.created_ids[call.seq] = int(created["id"])
+            if key is not None:
+                self._nonces[key] = created
             return _json(created)
         if (m := re.fullmatch(r"/applications/(\d+)/commands", path)) and method == "PUT":
             self.commands = [self._command(c) for c in (call.body or [])]
@@ -513,6 +553,8 @@ class DiscordStandIn:
 
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
         data = self._bot_message(channel_id, body)
+        if body.get("nonce") is not None:
+            data["nonce"] = body["nonce"]  # Discord stores it on the message and returns it as sent
         guild_id = self.channel_guild.get(channel_id)
         intent = GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
         # Discord echoes the bot's own message back over the gateway.
