@@ -247,6 +247,22 @@ async def test_thumbs_up_on_an_answer_ends_the_conversation(runner: TripPlannerR
     assert (await runner.sessions.current_conversation("u")).conversation_id == nxt.conversation_id  # type: ignore[union-attr]
 
 
+async def test_accept_stores_the_message_and_answer_runs_turns_in_arrival_order(runner: TripPlannerRunner) -> None:
+    """Adapters that must acknowledge quickly store with `accept` first and answer later."""
+    first = await runner.accept("u", "Trip to Rome in June", message_id="t:1")
+    assert first is not None
+    assert [r.message_id for r in await runner.unanswered_messages()] == ["t:1"]  # safe before any model work
+    assert await runner.accept("u", "Trip to Rome in June", message_id="t:1") is None  # a redelivery
+    second = await runner.accept("u", "What hotels?", message_id="t:2")
+    assert second is not None
+    later = asyncio.create_task(runner.answer(second))  # started first, still runs second
+    reply = await runner.answer(first)
+    follow = await later
+    assert (reply.query_num, follow.query_num) == (1, 2)
+    assert "Rome" in follow.text
+    assert len(runner.locks) == 0  # both places in the queue were given back
+
+
 async def test_a_thumbs_up_while_the_answer_is_being_recorded_still_counts(runner: TripPlannerRunner) -> None:
     """The platform shows an answer before the adapter has recorded its message id; a 👍 in that gap
     waits for the record instead of being ignored."""

@@ -21,6 +21,7 @@ from google.genai import types
 from bots.slack import SlackBot, SlackConfig, session_user_id
 from bots.slack.app import (
     COMMAND_HELP,
+    COMMAND_WAIT,
     ENDED_REPLY,
     FILES_NOTE,
     NEW_TRIP_REPLY,
@@ -482,6 +483,106 @@ async def test_after_a_crash_the_sweep_turns_the_left_placeholder_into_the_answe
     finally:
         await bot.bot.stop()
         await runner.close()
+
+
+async def test_a_message_that_could_not_be_stored_is_refused_and_answered_when_slack_retries(
+    bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner, settings: Settings
+) -> None:
+    """The message is stored before the event is acknowledged: when storing fails, Slack hears 500
+    (and retries) instead of an acknowledgement for a message that would be lost."""
+    import sqlite3
+
+    database = settings.database_url.split(":///", 1)[1]
+
+    def rename(old: str, new: str) -> None:
+        with sqlite3.connect(database) as conn:
+            conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+    event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
+    await asyncio.to_thread(rename, "tp_inbound", "tp_inbound_away")
+    try:
+        status, _ = await bot.send(event, event_id="Ev0STORAGE1")
+    finally:
+        await asyncio.to_thread(rename, "tp_inbound_away", "tp_inbound")
+    assert status == 500
+    assert slack.calls_to("chat.postMessage", ok_only=False) == []  # nothing shown for an unsaved message
+
+    status, _ = await bot.send(event, event_id="Ev0STORAGE1", retry_num=1)
+    assert status == 200
+    [answer] = [m for m in await bot.answered(DM, 1) if m["text"] != PLACEHOLDER]
+    assert "Lisbon" in answer["text"]
+
+
+async def test_events_arriving_while_shutting_down_are_left_for_slack_to_deliver_again(
+    settings: Settings, slack: SlackStandIn
+) -> None:
+    """During a deploy the old worker refuses new events (503: not acknowledged) instead of
+    acknowledging and dropping them; Slack's retry reaches the new worker, which answers once."""
+    old_runner = TripPlannerRunner(settings)
+    await old_runner.start()
+    old = await start_bot(old_runner, slack)
+    event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
+    try:
+        old.bot.pause()
+        status, _ = await old.send(event, event_id="Ev0DEPLOY01")
+        assert status == 503
+        reaction = slack.reaction_added(user=ALICE, channel=DM, ts="1700000000.000001")
+        assert (await old.send(reaction))[0] == 503
+    finally:
+        await old.bot.stop()
+        await old_runner.close()
+    assert slack.calls_to("chat.postMessage", ok_only=False) == []
+
+    new_runner = TripPlannerRunner(settings)
+    await new_runner.start()
+    new = await start_bot(new_runner, slack)
+    try:
+        status, _ = await new.send(event, event_id="Ev0DEPLOY01", retry_num=1)
+        assert status == 200
+        [answer] = [m for m in await new.answered(DM, 1) if m["text"] != PLACEHOLDER]
+        assert "Lisbon" in answer["text"]
+    finally:
+        await new.bot.stop()
+        await new_runner.close()
+
+
+class GatedModel(BaseLlm):
+    """The offline planner's stand-in that answers only once the test opens the gate."""
+
+    model: str = "gated"
+
+    async def generate_content_async(self, llm_request: Any, stream: bool = False) -> AsyncIterator[LlmResponse]:
+        await GATE.wait()
+        yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text="Here is your plan.")]))
+
+
+GATE = asyncio.Event()
+
+
+async def test_a_trip_command_during_a_long_answer_is_acknowledged_in_time_and_completed_later(
+    settings: Settings, slack: SlackStandIn
+) -> None:
+    """`/trip new` waits for the answer in progress; Slack still gets its acknowledgement within
+    3 seconds ("one moment"), and the result follows through the command's response_url."""
+    GATE.clear()
+    gated_runner = TripPlannerRunner(settings, agent=LlmAgent(name="gated", model=GatedModel(), instruction="Plan."))
+    await gated_runner.start()
+    bot = await start_bot(gated_runner, slack)
+    try:
+        await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
+        await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [PLACEHOLDER], what="the turn to start")
+        # Acknowledged while the turn is still held: it did not wait for the answer.
+        status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="new")
+        assert status == 200 and command_reply(body) == COMMAND_WAIT
+        assert slack.calls_to("response_url") == []
+        GATE.set()
+        await wait_until(lambda: len(slack.calls_to("response_url")) == 1, what="the command's result")
+        assert slack.calls_to("response_url")[0].args["text"] == NEW_TRIP_REPLY
+        assert [m["text"] for m in slack.bot_messages(DM)] == ["Here is your plan."]
+    finally:
+        GATE.set()
+        await bot.bot.stop()
+        await gated_runner.close()
 
 
 # -- what the model writes -------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.config import EVENTS_PATH, SlackConfig
@@ -36,6 +38,7 @@ from trip_planner.core.messages import APOLOGY, Reaction, Reply
 from trip_planner.core.runner import (
     SATISFIED_REPLY,
     UNSATISFIED_REPLY,
+    AcceptedMessage,
     TripPlannerRunner,
 )
 from trip_planner.core.store import InboundRecord
@@ -47,6 +50,8 @@ FILES_NOTE = "I can only read text for now. Please type your question as a messa
 NEW_TRIP_REPLY = "Started a new trip. Where would you like to go?"
 ENDED_REPLY = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
 NOTHING_TO_END = "There is no open trip to end. Send me a message to start one."
+COMMAND_WAIT = "One moment: I'm finishing the answer in progress first."
+COMMAND_ACK_S = 2.0  # Slack shows an error when a command is not acknowledged within 3 s
 COMMAND_HELP = "Use `/trip new` to start a new trip or `/trip end` to finish the current one."
 RESTART_WORDS = {"new trip", "start over"}
 SEEN_TTL_S = 15 * 60.0  # longer than Slack's ~5 minutes of retries
@@ -55,6 +60,12 @@ DEFAULT_DRAIN_TIMEOUT_S = 25.0  # Heroku-style platforms kill 30 s after SIGTERM
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _PUNCT = re.compile(r"[^\w\s]")
 _ALLOWED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def _try_elsewhere() -> BoltResponse:
+    """Refuse a delivery while shutting down: unacknowledged, Slack delivers it again (to another
+    worker, or to this app once it is back), instead of it being acknowledged and dropped."""
+    return BoltResponse(status=503, body="")
 
 
 class _SeenMessages:
@@ -77,6 +88,10 @@ class _SeenMessages:
             return False
         self._items[key] = now
         return True
+
+    def forget(self, key: str) -> None:
+        """Let a later delivery of `key` through (this one could not be stored)."""
+        self._items.pop(key, None)
 
 
 class SlackBot:
@@ -105,7 +120,10 @@ class SlackBot:
             signing_secret=config.signing_secret or "",
             # Socket Mode traffic is authenticated by the app token; there is nothing to sign.
             request_verification_enabled=not config.socket_mode,
-            process_before_response=False,
+            # Listeners store a message before Bolt acknowledges it (they only store it, then hand the
+            # answer to a task): an acknowledged message is never lost, and one we could not store is
+            # refused, so Slack delivers it again.
+            process_before_response=True,
             logger=logging.getLogger("bots.slack.bolt"),
         )
         self.bot_user_id: str | None = None
@@ -114,6 +132,7 @@ class SlackBot:
         self._seen = _SeenMessages()
         self._accepting = True
         self._answer_threads: OrderedDict[str, str | None] = OrderedDict()  # answer ts -> its thread_ts
+        self._threads_answering: dict[tuple[str, str, str, str], int] = {}  # (team, channel, thread, user) -> answers running
         self._web_runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -153,9 +172,14 @@ class SlackBot:
         self.http_port = sockets[0].getsockname()[1] if sockets else self.config.port
         log.info("Slack Events API listening on %s:%s%s", self.config.host, self.http_port, EVENTS_PATH)
 
+    def pause(self) -> None:
+        """Refuse new events from now on (unacknowledged, so Slack delivers them again, to another
+        worker or to the next start); answers in flight carry on. The first step of `stop`."""
+        self._accepting = False
+
     async def stop(self) -> None:
         """Stop taking events, let answers in flight finish (bounded), then close the connections."""
-        self._accepting = False
+        self.pause()
         if self._recovery is not None:
             self._recovery.cancel()
             await asyncio.gather(self._recovery, return_exceptions=True)
@@ -221,105 +245,171 @@ class SlackBot:
             bot_user is not None and event.get("user") == bot_user
         )
 
-    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
         """DMs, and follow-ups in a channel thread where the bot already answered this user."""
-        if not self._accepting or self._is_from_a_bot(event, context):
-            return
+        if self._is_from_a_bot(event, context):
+            return None
+        if not self._accepting:
+            return _try_elsewhere()
         subtype = event.get("subtype")
         if subtype not in _ALLOWED_SUBTYPES or not event.get("user") or not event.get("ts"):
-            return  # edits, deletions, joins, topic changes…: not a user's new message
+            return None  # edits, deletions, joins, topic changes…: not a user's new message
         team, channel, user, ts = team_of(context, body), event["channel"], event["user"], event["ts"]
         thread_ts: str | None = event.get("thread_ts")
         if event.get("channel_type") != "im" and (
             not thread_ts or not await self._bot_answered_in_thread(team, channel, thread_ts, user)
         ):
-            return  # a channel message that is not for us (mentions come as app_mention)
+            return None  # a channel message that is not for us (mentions come as app_mention)
         key = message_key(team, channel, ts)
         if not self._seen.claim(key):
-            return
+            return None
         if subtype == "file_share":
             self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
-            return
+            return None
         text = _MENTION.sub("", event.get("text") or "").strip()
         if event.get("channel_type") == "im" and _PUNCT.sub("", text).strip().lower() in RESTART_WORDS:
             self._spawn(self._restart(team, channel, user, thread_ts, PostTag(key, "note", ts)), f"slack-new-{key}")
-            return
-        self._spawn(self._answer(team, channel, user, ts, thread_ts, text), f"slack-answer-{key}")
+            return None
+        return await self._accept(team, channel, user, ts, thread_ts, text)
 
-    async def _on_app_mention(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+    async def _on_app_mention(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
         """A mention in a channel: answer in the mention's thread (or start one under it)."""
-        if not self._accepting or self._is_from_a_bot(event, context):
-            return
+        if self._is_from_a_bot(event, context):
+            return None
+        if not self._accepting:
+            return _try_elsewhere()
         if event.get("subtype") not in _ALLOWED_SUBTYPES or not event.get("user") or not event.get("ts"):
-            return
+            return None
         team, channel, user, ts = team_of(context, body), event["channel"], event["user"], event["ts"]
         thread_ts = event.get("thread_ts") or ts
         key = message_key(team, channel, ts)
         if not self._seen.claim(key):
-            return
+            return None
         if event.get("subtype") == "file_share" or (event.get("files") and not _MENTION.sub("", event.get("text") or "").strip()):
             self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
-            return
+            return None
         text = _MENTION.sub("", event.get("text") or "").strip()
-        self._spawn(self._answer(team, channel, user, ts, thread_ts, text), f"slack-answer-{key}")
+        return await self._accept(team, channel, user, ts, thread_ts, text)
 
-    async def _on_reaction_added(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+    async def _on_reaction_added(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
         item = event.get("item") or {}
-        if not self._accepting or item.get("type") != "message" or not event.get("user"):
-            return
+        if item.get("type") != "message" or not event.get("user"):
+            return None
         bot_user = context.get("bot_user_id") or self.bot_user_id
         if event["user"] == bot_user or (event.get("item_user") and event.get("item_user") != bot_user):
-            return  # only a person's reaction on one of the bot's own messages can mean anything
+            return None  # only a person's reaction on one of the bot's own messages can mean anything
+        if not self._accepting:
+            return _try_elsewhere()
         team = team_of(context, body)
         self._spawn(
             self._react(team, item["channel"], event["user"], item["ts"], event.get("reaction") or ""),
             f"slack-reaction-{item['channel']}-{item['ts']}",
         )
+        return None
 
-    async def _on_trip_command(self, ack: AsyncAck, command: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
-        """`/trip new` and `/trip end`, answered privately in the command's response."""
+    async def _on_trip_command(
+        self, ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        """`/trip new` and `/trip end`, answered privately in the command's response.
+
+        Slack wants the acknowledgement within 3 seconds, but starting or ending a trip waits for an
+        answer in progress for that user. So the reply goes in the acknowledgement when it is quick,
+        and otherwise the acknowledgement says "one moment" and the reply follows via `respond`.
+        """
         word = (command.get("text") or "").strip().lower()
         if word not in ("new", "end"):
             await ack(text=COMMAND_HELP)
             return
         user_id = session_user_id(team_of(context, body), command["channel_id"], command["user_id"])
+        work = asyncio.ensure_future(self._trip_command(word, user_id))
+        done, _ = await asyncio.wait({work}, timeout=COMMAND_ACK_S)
+        if done:
+            await ack(text=work.result())
+            return
+        await ack(text=COMMAND_WAIT)
+
+        async def follow_up() -> None:
+            text = await work
+            try:
+                await respond(text=text, response_type="ephemeral")
+            except Exception:
+                log.exception("Could not send the result of /trip %s", word)
+
+        self._spawn(follow_up(), f"slack-trip-{word}-{user_id}")
+
+    async def _trip_command(self, word: str, user_id: str) -> str:
         try:
             if word == "new":
                 await self.runner.new_conversation(user_id)
-                await ack(text=NEW_TRIP_REPLY)
-            else:
-                ended = await self.runner.end_conversation(user_id, "satisfied")
-                await ack(text=ENDED_REPLY if ended else NOTHING_TO_END)
+                return NEW_TRIP_REPLY
+            ended = await self.runner.end_conversation(user_id, "satisfied")
+            return ENDED_REPLY if ended else NOTHING_TO_END
         except Exception:
             log.exception("/trip %s failed", word)
-            await ack(text="Sorry, that did not work. Please try again in a moment.")
+            return "Sorry, that did not work. Please try again in a moment."
 
     # -- the work -------------------------------------------------------------------------------
 
     async def _bot_answered_in_thread(self, team: str, channel: str, thread_ts: str, user: str) -> bool:
         # The marker is written through `remember_answer` when the bot answers in a thread.
-        marker = thread_key(team, channel, thread_ts, user)
-        return await self.runner.conversation_of(marker, user_id=session_user_id(team, channel, user)) is not None
+        # An answer being worked on there counts too: its marker is written only once it is posted, and
+        # the user may reply under the answer before that (or under the placeholder).
+        if self._threads_answering.get((team, channel, thread_ts, user)):
+            return True
+        return await self.runner.conversation_of(thread_key(team, channel, thread_ts, user)) is not None
 
-    async def _answer(self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str) -> None:
-        user_id = session_user_id(team, channel, user)
+    async def _accept(
+        self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str
+    ) -> BoltResponse | None:
+        """Store the message (before Bolt acknowledges it), then answer it in a task."""
         key = message_key(team, channel, ts)
+        try:
+            accepted = await self.runner.accept(
+                session_user_id(team, channel, user),
+                text,
+                message_id=key,
+                reply_to={"channel": channel, "thread_ts": thread_ts, "team": team},
+            )
+        except Exception:
+            log.exception("Could not store Slack message %s; refusing it so Slack delivers it again", key)
+            self._seen.forget(key)
+            return BoltResponse(status=500, body="")
+        if accepted is None:
+            log.info("Slack message %s was already taken; not answering again", key)
+            return None
+        self._spawn(self._answer_in_thread(accepted, team, channel, user, ts, thread_ts), f"slack-answer-{key}")
+        return None
+
+    async def _answer_in_thread(
+        self, accepted: AcceptedMessage, team: str, channel: str, user: str, ts: str, thread_ts: str | None
+    ) -> None:
+        """`_answer`, noting meanwhile that the bot is answering `user` in this thread."""
+        if thread_ts is None or channel.startswith("D"):
+            await self._answer(accepted, team, channel, user, ts, thread_ts)
+            return
+        place = (team, channel, thread_ts, user)
+        self._threads_answering[place] = self._threads_answering.get(place, 0) + 1
+        try:
+            await self._answer(accepted, team, channel, user, ts, thread_ts)
+        finally:
+            self._threads_answering[place] -= 1
+            if not self._threads_answering[place]:
+                del self._threads_answering[place]
+
+    async def _answer(
+        self, accepted: AcceptedMessage, team: str, channel: str, user: str, ts: str, thread_ts: str | None
+    ) -> None:
+        user_id, key = accepted.user_id, accepted.message_id
         placeholder: str | None = None
 
         async def show_working() -> None:
-            # Runs only once the core has stored the message and found it new: a Slack retry, or the
-            # same message arriving as `message` and `app_mention`, never shows a second placeholder.
+            # The message is stored and new: a Slack retry, or the same message arriving as `message`
+            # and `app_mention`, never shows a second placeholder.
             nonlocal placeholder
             placeholder = await self.poster.post(channel, thread_ts, PLACEHOLDER, PostTag(key, PLACEHOLDER_PART, ts))
 
         try:
-            reply = await self.runner.ask(
-                user_id,
-                text,
-                message_id=key,
-                reply_to={"channel": channel, "thread_ts": thread_ts, "team": team},
-                on_accepted=show_working,
-            )
+            reply = await self.runner.answer(accepted, on_accepted=show_working)
         except Exception:
             # The core turns model failures into an apology itself; this is storage being down. Say so
             # rather than leaving "Planning…" up forever.

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from google.adk.agents import BaseAgent
@@ -59,6 +60,16 @@ THUMBS_UP = {"+1", "thumbsup", "👍"}
 THUMBS_DOWN = {"-1", "thumbsdown", "👎"}
 SATISFIED_REPLY = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
 UNSATISFIED_REPLY = "Thanks for telling me. What should I change? Tell me and I'll rework the plan."
+
+
+@dataclass(frozen=True)
+class AcceptedMessage:
+    """An inbound message stored by `TripPlannerRunner.accept`, holding its place in the user's queue."""
+
+    user_id: str
+    text: str
+    message_id: str
+    ticket: Ticket
 
 
 def reaction_kind(emoji: str) -> str | None:
@@ -141,7 +152,7 @@ class TripPlannerRunner:
         reply_to: dict[str, Any] | None = None,
         on_accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
-        """Answer one inbound message exactly once.
+        """Answer one inbound message exactly once: `accept` it, then `answer` it.
 
         `message_id` is the platform's identity of the message (unique across platforms, e.g.
         "slack:T1:C1:1700000000.000100"); `reply_to` is the adapter's note of where the answer goes,
@@ -150,29 +161,61 @@ class TripPlannerRunner:
         place to show "working on it" (never shown for a duplicate, never before the message is safe).
         """
         message_id = message_id or f"local:{uuid.uuid4().hex}"
-        if time.monotonic() - self._pruned_at > 3600:
-            await self._prune_inbound()
+        accepted = await self.accept(user_id, text, message_id=message_id, reply_to=reply_to)
+        if accepted is None:
+            return await self._duplicate(message_id)
+        return await self.answer(accepted, on_accepted=on_accepted)
+
+    async def accept(
+        self, user_id: str, text: str, *, message_id: str, reply_to: dict[str, Any] | None = None
+    ) -> AcceptedMessage | None:
+        """Store the inbound message and take its place in the user's queue; None for a duplicate.
+
+        Quick (one insert), so an adapter can call it before it acknowledges the platform's delivery:
+        once acknowledged, a message is never lost, because it is stored. Raises if storage fails,
+        so the adapter can refuse the delivery and let the platform retry. Pass the result to
+        `answer`, which releases the queue place.
+        """
         # Take a place in the user's queue before any await, so turns run in arrival order.
         ticket = self.locks.reserve(user_id)
         try:
-            if not await self.sessions.store.claim_inbound(
+            claimed = await self.sessions.store.claim_inbound(
                 message_id=message_id, user_id=user_id, text=text, reply_to=reply_to
-            ):
-                log.info("Duplicate message %s for user '%s' ignored", message_id, user_id)
-                seen = await self.sessions.store.get_inbound(message_id=message_id)
-                return Reply(
-                    text=(seen.answer or "") if seen else "",
-                    status="duplicate",
-                    conversation_id=seen.conversation_id if seen else None,
-                )
+            )
+        except BaseException:
+            ticket.release()
+            raise
+        if not claimed:
+            ticket.release()
+            log.info("Duplicate message %s for user '%s' ignored", message_id, user_id)
+            return None
+        return AcceptedMessage(user_id=user_id, text=text, message_id=message_id, ticket=ticket)
+
+    async def answer(
+        self, accepted: AcceptedMessage, *, on_accepted: Callable[[], Awaitable[None]] | None = None
+    ) -> Reply:
+        """Run the turn for an accepted message (see `ask` for `on_accepted`)."""
+        try:
+            if time.monotonic() - self._pruned_at > 3600:
+                await self._prune_inbound()
             if on_accepted is not None:
                 try:
                     await on_accepted()
                 except Exception:
-                    log.exception("The adapter's on_accepted hook failed for message %s; answering anyway", message_id)
-            return await self._answer(user_id, text, message_id, ticket)
+                    log.exception(
+                        "The adapter's on_accepted hook failed for message %s; answering anyway", accepted.message_id
+                    )
+            return await self._answer(accepted.user_id, accepted.text, accepted.message_id, accepted.ticket)
         finally:
-            ticket.release()
+            accepted.ticket.release()
+
+    async def _duplicate(self, message_id: str) -> Reply:
+        seen = await self.sessions.store.get_inbound(message_id=message_id)
+        return Reply(
+            text=(seen.answer or "") if seen else "",
+            status="duplicate",
+            conversation_id=seen.conversation_id if seen else None,
+        )
 
     def delivering(self, user_id: str) -> AbstractAsyncContextManager[None]:
         """Adapters post an answer, and record its messages, inside this; a reaction by the same user
