@@ -26,6 +26,7 @@ discord: $(STAMP)
 	$(BIN)/trip-planner discord
 
 test: $(STAMP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
