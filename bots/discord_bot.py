@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,13 @@ DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 MESSAGE_LIMIT = 2000  # Discord rejects longer content with a 400 (code 50035); discord.py does not check.
 NO_MENTIONS = discord.AllowedMentions.none()
+
+# Catch-up after a (re)connect (see `_PlannerMixin.catch_up`): which places are checked, and how much
+# work one pass may do. Messages past the per-channel cap wait for the next reconnect.
+CATCH_UP_WINDOW_S = 24 * 3600.0  # places with a stored message this recent
+CATCH_UP_MAX_CHANNELS = 200  # places per pass, the most recently active first
+CATCH_UP_MAX_MESSAGES = 50  # messages read per channel and pass (one history request)
+CATCH_UP_CONCURRENCY = 4  # channels caught up at once
 
 NEW_TRIP_REPLY = "Started a new trip. Where would you like to go?"
 END_TRIP_REPLY = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
@@ -368,7 +376,16 @@ class _PlannerMixin:
         self.recovery_every_s = 60.0
         self.recovery_after_s = 300.0
         self._recovery: asyncio.Task[None] | None = None
-        # Events fully handled (answered or skipped), by kind: for health checks, logs and tests.
+        # Discord does not redeliver: after a READY, history is read for what no session received.
+        self.catch_up_window_s = CATCH_UP_WINDOW_S
+        self.catch_up_channels = CATCH_UP_MAX_CHANNELS
+        self.catch_up_messages = CATCH_UP_MAX_MESSAGES
+        self._catch_up: asyncio.Task[None] | None = None
+        self._catch_up_again = False  # a READY arrived during a pass: run one more after it
+        self._catch_up_asked_at = 0.0
+        self._draining = False
+        # Events fully handled (answered or skipped), by kind, and finished catch-up passes ("catch_up"):
+        # for health checks, logs and tests.
         self.handled: Counter[str] = Counter()
         self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
         self._add_commands()
@@ -396,14 +413,19 @@ class _PlannerMixin:
             await asyncio.sleep(self.identify_interval_s)
 
     async def close(self) -> None:
-        if self._recovery is not None:
-            self._recovery.cancel()
-            await asyncio.gather(self._recovery, return_exceptions=True)
+        for task in (self._recovery, self._catch_up):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await super().close()  # type: ignore[misc]
 
     async def on_ready(self) -> None:
+        """Fires at start and again after every reconnect that could not resume: exactly when
+        messages may have been sent that no gateway session received."""
         user = self.user
         log.info("Discord bot ready as %s (id %s)", user, user.id if user else "?")
+        if not isinstance(self, discord.AutoShardedClient):  # shards catch up in on_shard_ready
+            self.request_catch_up()
 
     def _track(self) -> None:
         task = asyncio.current_task()
@@ -421,6 +443,7 @@ class _PlannerMixin:
         True when none is left. Messages arriving meanwhile are answered too: the gateway is still
         open, and an unanswered message would otherwise be lost (Discord does not redeliver).
         """
+        self._draining = True  # a catch-up stops taking new messages; the next start finds them
         await asyncio.sleep(0)  # let handlers already scheduled by the gateway start and register
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
@@ -465,10 +488,11 @@ class _PlannerMixin:
         finally:
             self.handled["message"] += 1
 
-    async def _handle_message(self, message: discord.Message) -> None:
+    async def _handle_message(self, message: discord.Message) -> bool:
+        """Answer one message; True when it was new to the core (answered now, not a duplicate)."""
         place = self._place(message)
         if place is None:
-            return
+            return False
         guild_id, text = place
         user_id = session_user_id(user_id=message.author.id, guild_id=guild_id, channel_id=message.channel.id)
         reply_to = {
@@ -495,14 +519,114 @@ class _PlannerMixin:
                 await message.channel.send(APOLOGY, allowed_mentions=NO_MENTIONS)
             except discord.HTTPException as err:
                 log.error("Could not send the apology either (%s)", err.status)
-            return
+            return False
         finally:
             if typing is not None:
                 typing.cancel()
         if reply.duplicate:
             log.info("Message %s was already answered; sending nothing", message.id)
-            return
+            return False
         await self._send_answer(message, user_id, reply, in_server=guild_id is not None)
+        return True
+
+    # -- catch-up: messages no gateway session received ------------------------------------------
+
+    def request_catch_up(self) -> None:
+        """Start a catch-up pass in the background, or, when one is running, one more after it (the
+        READY that asked may follow messages that pass has already looked past)."""
+        self._catch_up_asked_at = time.time()
+        if self._catch_up is not None and not self._catch_up.done():
+            self._catch_up_again = True
+            return
+        self._catch_up = asyncio.create_task(self._run_catch_up(), name="discord-catch-up")
+
+    async def _run_catch_up(self) -> None:
+        self._track()  # in flight like an answer: drain waits for it, close cancels it
+        again = True
+        while again and not self._draining:
+            self._catch_up_again = False
+            try:
+                await self.catch_up(received_before=self._catch_up_asked_at)
+            except Exception:
+                log.exception("Catching up on missed Discord messages failed; live messages are unaffected")
+            self.handled["catch_up"] += 1
+            again = self._catch_up_again
+
+    async def catch_up(self, *, received_before: float | None = None) -> int:
+        """Answer messages sent while no gateway session was there to receive them (the bot was down
+        or reconnecting, or a process died before storing one); returns how many were answered.
+
+        Discord does not redeliver, and a fresh IDENTIFY replays nothing. So for each place the bot
+        talked in within `catch_up_window_s`, the channel's history after the last message stored
+        for it is read, and each message goes through `_handle_message` exactly like a gateway
+        event: the same filters (bots, our own answers, mentions only in servers), and the core's
+        dedupe makes a message that is already stored a no-op. `received_before` (when the READY
+        came) leaves out messages received live since then, so that a new message cannot become a
+        channel's starting point and hide older missed ones.
+
+        Limitation: only places with a stored message in the window are checked. A brand-new
+        user's first DM sent during downtime cannot be found: Discord offers no list of DM channels
+        with unread messages.
+        """
+        places = await self.runner.recent_places(
+            platform="discord", since_s=self.catch_up_window_s, limit=self.catch_up_channels,
+            received_before=received_before,
+        )
+        places = [p for p in places if self._runs_place((p.reply_to or {}).get("guild_id"))]
+        if not places:
+            return 0
+        slots = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
+
+        async def one(record: InboundRecord) -> int:
+            async with slots:
+                return await self._catch_up_place(record)
+
+        answered = sum(await asyncio.gather(*(one(p) for p in places)))
+        if answered:
+            log.info("Caught up on %d missed Discord message(s) in %d channel(s) checked", answered, len(places))
+        return answered
+
+    def _runs_place(self, guild_id: Any) -> bool:
+        """Whether this process runs the shard that receives the place's events (DMs: shard 0), so
+        processes running other shards do not read (and race for) the same history."""
+        shard_ids = getattr(self, "shard_ids", None)  # AutoShardedClient only
+        count = getattr(self, "shard_count", None)
+        if not shard_ids or not count:
+            return True
+        shard = 0 if not guild_id else (int(guild_id) >> 22) % count
+        return shard in shard_ids
+
+    async def _catch_up_place(self, record: InboundRecord) -> int:
+        """Pass one channel's messages after `record` (its last stored one) to `_handle_message`,
+        oldest first; a channel that cannot be read is logged and skipped."""
+        where = record.reply_to or {}
+        try:
+            channel_id = int(where["channel_id"])
+            after = int(where.get("message_id") or record.message_id.removeprefix("discord:"))
+            guild_id = int(where["guild_id"]) if where.get("guild_id") else None
+        except (KeyError, TypeError, ValueError):
+            log.debug("Message %s has no usable Discord place; not caught up", record.message_id)
+            return 0
+        channel = self.get_partial_messageable(channel_id, guild_id=guild_id)  # type: ignore[attr-defined]
+        answered = read = 0
+        try:
+            async for message in channel.history(
+                after=discord.Object(id=after), oldest_first=True, limit=self.catch_up_messages
+            ):
+                if self._draining:
+                    break
+                read += 1
+                answered += await self._handle_message(message)
+        except discord.HTTPException as err:  # e.g. 403/404: removed from the server, channel gone
+            log.warning("Could not read channel %s to catch up (%s %s); skipping it", channel_id, err.status, err.text)
+        except Exception:
+            log.exception("Catching up channel %s failed; skipping it", channel_id)
+        if read >= self.catch_up_messages:
+            log.warning(
+                "Channel %s had %d or more messages to catch up; the rest waits for the next reconnect",
+                channel_id, self.catch_up_messages,
+            )
+        return answered
 
     async def _keep_typing(self, channel: discord.abc.Messageable) -> None:
         """Show 'typing…' until cancelled; Discord clears it after ~10 s, so renew every 8 s.
@@ -688,6 +812,12 @@ class PlannerClient(_PlannerMixin, discord.Client):
 
 class ShardedPlannerClient(_PlannerMixin, discord.AutoShardedClient):
     """Several shards in one process (`shard_ids` picks which, for spreading over processes)."""
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """A shard's READY. on_ready fires once for all shards at start, not when one shard alone
+        has to IDENTIFY again, so the catch-up is asked for here."""
+        log.info("Discord shard %s ready", shard_id)
+        self.request_catch_up()
 
 
 AnyPlannerClient = PlannerClient | ShardedPlannerClient

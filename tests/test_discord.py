@@ -582,3 +582,150 @@ async def test_a_partly_posted_answer_is_completed_by_the_sweep_without_repeatin
         assert ids[:2] == [discord_standin.created_ids[c.seq] for c in live]
         store = bot.runner.sessions.store
         assert all([await store.conversation_for_message(message_ref=answer_ref(CHANNEL, i)) for i in ids])
+
+
+# -- catch-up: messages no gateway session received ---------------------------------------------------
+
+
+async def caught_up(standin: DiscordStandIn, bot: RunningBot, passes: int) -> None:
+    """Wait until the bot has finished `passes` catch-up passes (one per READY, answers included)."""
+    await standin.wait_until(lambda: bot.client.handled["catch_up"] >= passes, what=f"{passes} catch-up pass(es)")
+
+
+async def test_a_dm_sent_while_the_bot_was_down_is_answered_once_after_restart(
+    discord_standin: DiscordStandIn, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bots.discord_bot")
+    channel = discord_standin.dm_channel(ALICE)
+    history = rf"/channels/{channel}/messages"
+    async with running_bot(discord_standin, settings) as bot:
+        await caught_up(discord_standin, bot, 1)  # a fresh database: no place to look at
+        assert not discord_standin.calls_to("GET", history)
+        await dm_answer(discord_standin, ALICE, "Plan a trip to Rome")
+        last = await dm_answer(discord_standin, ALICE, "I want to go to Lisbon")
+
+    # The bot is down (a deploy): Discord stores the DM in the channel and delivers it to nobody.
+    missed = await discord_standin.send_dm(ALICE, "in June for 5 days", dispatch=False)
+    assert len(contents(discord_standin, channel)) == 2
+
+    async with running_bot(discord_standin, settings) as bot:  # a new process on the same database
+        await caught_up(discord_standin, bot, 1)
+        answers = contents(discord_standin, channel)
+        assert len(answers) == 3, "the missed DM is answered, the earlier ones are not answered again"
+        assert "Lisbon" in answers[2] and "June" in answers[2], "answered in the conversation's context"
+        [read] = discord_standin.calls_to("GET", history)
+        assert read.status == 200 and read.query["after"] == last["inbound"]["id"], "read after the last stored one"
+        record = await bot.runner.sessions.store.get_inbound(message_id=inbound_message_id(int(missed["id"])))
+        assert record is not None and record.status == "answered" and record.delivered_at is not None
+        assert any("Caught up on 1 missed Discord message" in r.getMessage() for r in caplog.records)
+        # Typing was shown for it as for a live message: once per new message, three in all.
+        assert len(discord_standin.calls_to("POST", rf"/channels/{channel}/typing")) == 3
+
+    async with running_bot(discord_standin, settings) as bot:  # restarting again answers nothing twice
+        await caught_up(discord_standin, bot, 1)
+        assert len(discord_standin.calls_to("GET", history)) == 2
+        assert len(contents(discord_standin, channel)) == 3
+        assert len(discord_standin.calls_to("POST", rf"/channels/{channel}/typing")) == 3
+
+
+async def test_a_reconnect_that_cannot_resume_catches_up_and_the_next_one_repeats_nothing(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    channel = discord_standin.dm_channel(ALICE)
+    async with running_bot(discord_standin, settings) as bot:
+        await caught_up(discord_standin, bot, 1)
+        await dm_answer(discord_standin, ALICE, "Plan a trip to Kyoto")
+        # Alice writes while the connection is down; Discord then refuses to resume the session.
+        await discord_standin.send_dm(ALICE, "for 4 days in April", dispatch=False)
+        await discord_standin.invalidate_session()
+        await caught_up(discord_standin, bot, 2)
+        assert [s.identified for s in discord_standin.sessions] == [True, True], "a fresh IDENTIFY, same process"
+        answers = contents(discord_standin, channel)
+        assert len(answers) == 2 and "Kyoto" in answers[1]
+
+        await discord_standin.invalidate_session()
+        await caught_up(discord_standin, bot, 3)
+        assert len(discord_standin.calls_to("GET", rf"/channels/{channel}/messages")) == 2
+        assert len(contents(discord_standin, channel)) == 2, "the second catch-up answers nothing twice"
+        await dm_answer(discord_standin, ALICE, "What about hotels?")  # live messages still work
+        assert len(contents(discord_standin, channel)) == 3
+
+
+async def test_catch_up_in_a_server_channel_answers_missed_mentions_only(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    async with running_bot(discord_standin, settings) as bot:
+        await caught_up(discord_standin, bot, 1)
+        first = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="I want to go to Paris"
+        )
+        await discord_standin.wait_until(lambda: contents(discord_standin, CHANNEL), what="Alice's answer")
+
+    # While the bot is down: another bot mentions it, Alice chats without a mention, then asks it.
+    other = await discord_standin.send_server_message(
+        guild_id=GUILD, channel_id=CHANNEL, user_id=OTHER_BOT, content="Paris for bots", bot_author=True,
+        dispatch=False,
+    )
+    chat = await discord_standin.send_server_message(
+        guild_id=GUILD, channel_id=CHANNEL, user_id=BOB, content="anyone for lunch?", mention_bot=False,
+        dispatch=False,
+    )
+    missed = await discord_standin.send_server_message(
+        guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="in May please", dispatch=False
+    )
+
+    async with running_bot(discord_standin, settings) as bot:
+        await caught_up(discord_standin, bot, 1)
+        replies = discord_standin.sent_messages(CHANNEL)
+        assert len(replies) == 2, "only Alice's mention is answered (not the bot, the chat, or our own answer)"
+        assert replies[1]["message_reference"]["message_id"] == int(missed["id"])
+        assert "Paris" in replies[1]["content"]
+        store = bot.runner.sessions.store
+        for ignored in (other, chat):
+            assert await store.get_inbound(message_id=inbound_message_id(int(ignored["id"]))) is None
+        # Read from Alice's first mention on: our answer, the other bot's, the chat and Alice's.
+        [read] = discord_standin.calls_to("GET", rf"/channels/{CHANNEL}/messages")
+        assert read.status == 200 and read.query["after"] == first["id"]
+
+
+async def test_a_channel_that_cannot_be_read_does_not_stop_the_catch_up(
+    discord_standin: DiscordStandIn, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bots.discord_bot")
+    alice, bob = discord_standin.dm_channel(ALICE), discord_standin.dm_channel(BOB)
+    async with running_bot(discord_standin, settings):
+        await dm_answer(discord_standin, ALICE, "Plan a trip to Oslo")
+        await dm_answer(discord_standin, BOB, "Plan a trip to Rome")
+    await discord_standin.send_dm(ALICE, "in July", dispatch=False)
+    await discord_standin.send_dm(BOB, "in August", dispatch=False)
+    discord_standin.refuse("GET", rf"/channels/{alice}/messages", status=403)
+
+    async with running_bot(discord_standin, settings) as bot:
+        await caught_up(discord_standin, bot, 1)
+        assert len(contents(discord_standin, alice)) == 1
+        assert any(f"Could not read channel {alice}" in r.getMessage() for r in caplog.records)
+        bobs = contents(discord_standin, bob)
+        assert len(bobs) == 2 and "Rome" in bobs[1], "the other channel is caught up all the same"
+
+        await discord_standin.invalidate_session()  # the next READY tries again
+        await caught_up(discord_standin, bot, 2)
+        alices = contents(discord_standin, alice)
+        assert len(alices) == 2 and "Oslo" in alices[1]
+        assert len(contents(discord_standin, bob)) == 2
+
+
+async def test_only_the_process_running_shard_0_catches_up_dms(settings: Settings) -> None:
+    async with DiscordStandIn(token=TOKEN) as standin:
+        channel = standin.dm_channel(ALICE)
+        async with running_bot(standin, settings):
+            await dm_answer(standin, ALICE, "Plan a trip to Prague")
+        await standin.send_dm(ALICE, "in May", dispatch=False)
+
+        async with running_bot(standin, settings, sharded=True, shard_count=3, shard_ids=(1,)) as bot:
+            await caught_up(standin, bot, 1)
+            assert not standin.calls_to("GET", rf"/channels/{channel}/messages"), "DMs arrive on shard 0"
+
+        async with running_bot(standin, settings, sharded=True, shard_count=3, shard_ids=(0,)) as bot:
+            await caught_up(standin, bot, 1)
+            answers = contents(standin, channel)
+            assert len(answers) == 2 and "Prague" in answers[1]

@@ -8,9 +8,12 @@ the message already created instead of a second one, events routed to shards by 
 the intents sent in IDENTIFY, and message content blanked for server messages that do not mention the
 bot when the message-content intent is absent.
 
-Tests drive it with `send_dm`, `send_server_message`, `add_reaction`, `invoke_command`, inject failures
-with `rate_limit`, `refuse`, `hold` and `lose_response`, and read `calls` (every REST request),
-`sent_messages` (what the bot posted) and `sessions` (every gateway connection).
+Tests drive it with `send_dm`, `send_server_message` (with `dispatch=False` the message is only stored in
+its channel, as if no gateway session was there to receive it), `add_reaction`, `invoke_command`,
+`invalidate_session` (a reconnect Discord does not let resume), inject failures with `rate_limit`,
+`refuse`, `hold` and `lose_response`, and read `calls` (every REST request), `sent_messages` (what the
+bot posted) and `sessions` (every gateway connection). Channel history (GET /channels/{id}/messages)
+returns the people's messages and the messages the bot created, as Discord does.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ class DiscordStandIn:
         self.returned_ids: dict[int, int] = {}  # REST call seq -> id of the existing message a nonce matched
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}  # (author id, nonce) -> the message
         self.filtered: list[tuple[str, dict[str, Any]]] = []  # events not delivered for lack of intents
+        self.channel_messages: dict[int, dict[int, dict[str, Any]]] = {}  # channel id -> message id -> message
         self._seq = itertools.count(1)
         self._ids = itertools.count()
         self._rules: list[_Rule] = []
@@ -323,12 +327,18 @@ class DiscordStandIn:
         raise AssertionError(f"no open gateway connection for shard {shard}")
 
     async def send_dm(self, user_id: int, content: str, *, channel_id: int | None = None,
-                      message_id: int | None = None) -> dict[str, Any]:
-        """A person writes to the bot in a DM (no CHANNEL_CREATE needed, as on Discord)."""
+                      message_id: int | None = None, dispatch: bool = True) -> dict[str, Any]:
+        """A person writes to the bot in a DM (no CHANNEL_CREATE needed, as on Discord).
+
+        With `dispatch=False` the message is in the channel's history but no gateway session receives
+        it: what happens to a DM sent while the bot is down or reconnecting.
+        """
         channel_id = channel_id or self.dm_channel(user_id)
         data = self.message_payload(channel_id=channel_id, author=self.user(user_id), content=content,
                                     message_id=message_id)
-        await self.dispatch("MESSAGE_CREATE", data, intent=DIRECT_MESSAGES)
+        self._store(data)
+        if dispatch:
+            await self.dispatch("MESSAGE_CREATE", data, intent=DIRECT_MESSAGES)
         return data
 
     def dm_channel(self, user_id: int) -> int:
@@ -339,16 +349,29 @@ class DiscordStandIn:
 
     async def send_server_message(
         self, *, guild_id: int, channel_id: int, user_id: int, content: str, mention_bot: bool = True,
-        bot_author: bool = False, message_id: int | None = None,
+        bot_author: bool = False, message_id: int | None = None, dispatch: bool = True,
     ) -> dict[str, Any]:
-        """A message in a server channel; with `mention_bot` it starts with `<@bot>` as a real mention does."""
+        """A message in a server channel; with `mention_bot` it starts with `<@bot>` as a real mention does.
+        `dispatch=False` as in `send_dm`."""
         self.channel_guild[channel_id] = guild_id
         mentions = [self.bot_user] if mention_bot else []
         text = f"<@{self.bot_id}> {content}" if mention_bot else content
         data = self.message_payload(channel_id=channel_id, author=self.user(user_id, bot=bot_author), content=text,
                                     guild_id=guild_id, mentions=mentions, message_id=message_id)
-        await self.dispatch("MESSAGE_CREATE", data, guild_id=guild_id, intent=GUILD_MESSAGES)
+        self._store(data)
+        if dispatch:
+            await self.dispatch("MESSAGE_CREATE", data, guild_id=guild_id, intent=GUILD_MESSAGES)
         return data
+
+    def _store(self, data: dict[str, Any]) -> None:
+        """Keep a message in its channel's history (a replay with the same id is the same message)."""
+        self.channel_messages.setdefault(int(data["channel_id"]), {})[int(data["id"])] = data
+
+    async def invalidate_session(self, session: GatewaySession | None = None) -> None:
+        """Opcode 9 with `d: false`: the client must IDENTIFY afresh (a new READY, no replay of the
+        events it missed), as after an outage on Discord's side or a session that timed out."""
+        session = session or next(s for s in reversed(self.sessions) if s.open and s.identified)
+        await session.ws.send_str(json.dumps({"op": 9, "d": False}))
 
     async def add_reaction(self, *, user_id: int, channel_id: int, message_id: int | str, emoji: str,
                            guild_id: int | None = None, author_id: int | None = None) -> bool:
@@ -478,6 +501,8 @@ class DiscordStandIn:
             return _json(data)
         if m := re.fullmatch(r"/channels/(\d+)/typing", path):
             return web.Response(status=204)
+        if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "GET":
+            return self._history(int(m.group(1)), call.query)
         if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "POST":
             body = call.body or {}
             if len(body.get("content") or "") > 2000 or len(str(body.get("nonce") or "")) > 25:
@@ -510,6 +535,36 @@ class DiscordStandIn:
             channel_id = int(interaction.payload["channel_id"]) if interaction else 0
             return _json(self._bot_message(channel_id, call.body or {}))
         return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    def _history(self, channel_id: int, query: dict[str, str]) -> web.Response:
+        """Get Channel Messages: at most `limit` (1-100, default 50) messages, newest first whatever
+        the query. With `after`, those right after it (the oldest ones past it); with `before` or no
+        anchor, the newest ones before it. Content is blanked where the gateway would blank it."""
+        try:
+            limit = int(query.get("limit", "50"))
+            after = int(query["after"]) if "after" in query else None
+            before = int(query["before"]) if "before" in query else None
+        except ValueError:
+            return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
+        if not 1 <= limit <= 100:
+            return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
+        ids = sorted(self.channel_messages.get(channel_id, {}))
+        if before is not None:
+            ids = [i for i in ids if i < before]
+        if after is not None:
+            ids = [i for i in ids if i > after][:limit]
+        else:
+            ids = ids[-limit:]
+        content_intent = any(s.intents & MESSAGE_CONTENT for s in self.sessions if s.identified)
+        page: list[dict[str, Any]] = []
+        for message_id in reversed(ids):
+            data = dict(self.channel_messages[channel_id][message_id])
+            if data.get("guild_id") and not content_intent:
+                mentioned = any(int(u["id"]) == self.bot_id for u in data.get("mentions", []))
+                if not mentioned and int(data["author"]["id"]) != self.bot_id:
+                    data["content"] = ""
+            page.append(data)
+        return _json(page)
 
     def _application(self) -> dict[str, Any]:
         return {
@@ -555,6 +610,7 @@ class DiscordStandIn:
         data = self._bot_message(channel_id, body)
         if body.get("nonce") is not None:
             data["nonce"] = body["nonce"]  # Discord stores it on the message and returns it as sent
+        self._store(data)
         guild_id = self.channel_guild.get(channel_id)
         intent = GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
         # Discord echoes the bot's own message back over the gateway.

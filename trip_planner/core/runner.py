@@ -136,6 +136,15 @@ class TripPlannerRunner:
         answers and posts them; this is the read-only view, for operators and tests."""
         return await self.sessions.store.unanswered_inbound(older_than_s=older_than_s)
 
+    async def recent_places(
+        self, *, platform: str, since_s: float, limit: int = 100, received_before: float | None = None
+    ) -> list[InboundRecord]:
+        """The last stored message of each place (`reply_to["channel_id"]`) on `platform` within
+        `since_s`, newest place first: where an adapter looks for messages it may have missed."""
+        return await self.sessions.store.latest_inbound_per_place(
+            prefix=f"{platform}:", since_s=since_s, limit=limit, received_before=received_before
+        )
+
     async def close(self) -> None:
         await asyncio.to_thread(self.tracer.flush, 2.0)
         await self.adk_runner.close()

@@ -43,6 +43,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 metadata = MetaData()
 
+# How many of the newest inbound rows `latest_inbound_per_place` reads to find each place's last one.
+PLACE_SCAN_ROWS = 5000
+
 conversations = Table(
     "tp_conversations",
     metadata,
@@ -409,6 +412,57 @@ class ConversationStore:
                 )
             ).all()
         return [_inbound(r) for r in rows]
+
+    async def latest_inbound_per_place(
+        self,
+        *,
+        prefix: str,
+        since_s: float,
+        limit: int = 100,
+        received_before: float | None = None,
+        scan: int = PLACE_SCAN_ROWS,
+    ) -> list[InboundRecord]:
+        """The newest inbound message per place (the `channel_id` of its `reply_to`) among messages
+        whose id starts with `prefix`, received within the last `since_s` seconds (and before
+        `received_before`, when given); newest place first, at most `limit` places.
+
+        An adapter whose platform does not redeliver uses it after a reconnect to ask "what came after
+        the last message I stored here?". Grouping on a field inside the JSON text is not portable
+        between SQLite and PostgreSQL, so the newest `scan` rows of the window are read (ids and
+        places only) and reduced here: a place whose last message is older than those rows is not
+        listed. The table only holds a week (see `prune_inbound`), so the scan stays bounded.
+        """
+        now = time.time()
+        conditions = [
+            inbound.c.message_id.startswith(prefix, autoescape=True),
+            inbound.c.received_at >= now - since_s,
+        ]
+        if received_before is not None:
+            conditions.append(inbound.c.received_at < received_before)
+        async with self._tx() as conn:
+            recent = (
+                await conn.execute(
+                    select(inbound.c.message_id, inbound.c.reply_to)
+                    .where(*conditions)
+                    .order_by(inbound.c.received_at.desc(), inbound.c.message_id.desc())
+                    .limit(scan)
+                )
+            ).all()
+            newest: dict[str, str] = {}  # place -> message id, in newest-first order
+            for message_id, reply_to in recent:
+                try:
+                    place = (json.loads(reply_to) or {}).get("channel_id") if reply_to else None
+                except (ValueError, AttributeError):
+                    place = None
+                if place and str(place) not in newest:
+                    newest[str(place)] = message_id
+                    if len(newest) >= limit:
+                        break
+            if not newest:
+                return []
+            rows = (await conn.execute(select(inbound).where(inbound.c.message_id.in_(list(newest.values()))))).all()
+        by_id = {r._mapping["message_id"]: _inbound(r) for r in rows}
+        return [by_id[m] for m in newest.values() if m in by_id]
 
     async def lease_for_recovery(self, *, message_id: str, older_than_s: float) -> bool:
         """Take one undelivered message for a recovery attempt; False when another worker took it
