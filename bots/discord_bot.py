@@ -51,6 +51,7 @@ DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 MESSAGE_LIMIT = 2000  # Discord rejects longer content with a 400 (code 50035); discord.py does not check.
 NO_MENTIONS = discord.AllowedMentions.none()
+TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
 
 # Catch-up after a (re)connect (see `_PlannerMixin.catch_up`): which places are checked, and how much
 # work one pass may do. Messages past the per-channel cap wait for the next reconnect.
@@ -374,6 +375,7 @@ class _PlannerMixin:
         self._inflight: set[asyncio.Task[Any]] = set()
         # Answers not sent within `recovery_after_s` (a crash, Discord down) are sent by a sweep.
         self.recovery_every_s = 60.0
+        self.typing_every_s = TYPING_EVERY_S
         self.recovery_after_s = 300.0
         self._recovery: asyncio.Task[None] | None = None
         # Discord does not redeliver: after a READY, history is read for what no session received.
@@ -638,7 +640,7 @@ class _PlannerMixin:
                 await channel.typing()
             except discord.HTTPException as err:
                 log.debug("Typing indicator failed (%s); carrying on", err.status)
-            await asyncio.sleep(8.0)
+            await asyncio.sleep(self.typing_every_s)
 
     async def _send_answer(self, message: discord.Message, user_id: str, reply: Reply, *, in_server: bool) -> None:
         async with self.runner.delivering(user_id):

@@ -11,6 +11,7 @@ import asyncio
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -39,8 +40,10 @@ from tests.standins.discord_harness import (
     long_answer_agent,
     running_bot,
 )
+from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import ConfigError, Settings
 from trip_planner.core.runner import SATISFIED_REPLY, UNSATISFIED_REPLY
+from trip_planner.models.offline import OfflinePlannerModel
 
 ALICE = 420000000000000001
 BOB = 420000000000000002
@@ -729,3 +732,36 @@ async def test_only_the_process_running_shard_0_catches_up_dms(settings: Setting
             await caught_up(standin, bot, 1)
             answers = contents(standin, channel)
             assert len(answers) == 2 and "Prague" in answers[1]
+
+
+class _HeldModel(OfflinePlannerModel):
+    """The offline planner, answering only once the test releases it: a slow turn on demand."""
+
+    async def generate_content_async(self, llm_request: Any, stream: bool = False) -> AsyncIterator[Any]:
+        await _RELEASE.wait()
+        async for response in super().generate_content_async(llm_request, stream):
+            yield response
+
+
+_RELEASE = asyncio.Event()
+
+
+async def test_typing_is_renewed_while_a_long_turn_runs_and_stops_with_the_answer(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    """Discord clears "typing…" after about 10 s, so a long turn renews it until the answer is sent."""
+    _RELEASE.clear()
+    async with running_bot(discord_standin, settings, agent=build_concierge(_HeldModel())) as bot:
+        bot.client.typing_every_s = 0.05
+        channel = discord_standin.dm_channel(ALICE)
+        typing = rf"/channels/{channel}/typing"
+        await discord_standin.send_dm(ALICE, "Plan a trip to Vienna")
+        await discord_standin.wait_until(lambda: len(discord_standin.calls_to("POST", typing)) >= 3, what="renewed typing")
+        assert contents(discord_standin, channel) == []
+        _RELEASE.set()
+        await discord_standin.wait_until(lambda: len(contents(discord_standin, channel)) == 1, what="the answer")
+        await handled(discord_standin, bot, "message", 2)  # the DM and the echo of the answer
+        shown = len(discord_standin.calls_to("POST", typing))
+        # Once answered, no more renewals: another DM's whole turn passes without any for Vienna's.
+        await dm_answer(discord_standin, BOB, "Plan a trip to Rome")
+        assert len(discord_standin.calls_to("POST", typing)) == shown
