@@ -465,3 +465,40 @@ async def test_a_failing_on_accepted_hook_does_not_cost_the_answer(runner: TripP
 
     reply = await runner.ask("u", "Trip to Rome", message_id="m-hook", on_accepted=broken)
     assert reply.status == "answered" and "Rome" in reply.text
+
+
+async def test_database_connections_dropped_while_idle_are_replaced_without_a_failed_turn() -> None:
+    """A PostgreSQL restart or a proxy dropping quiet connections leaves dead ones in the pool; the
+    next turn gets fresh ones (pinged because idle) instead of an apology."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL, reset_postgres
+    from trip_planner.core.database import create_engine
+    from trip_planner.core.session_manager import SessionManager
+
+    if not POSTGRES_URL:
+        pytest.skip("TEST_DATABASE_URL not set (.ci/run sets it)")
+    await reset_postgres(POSTGRES_URL)
+    settings = Settings(database_url=POSTGRES_URL, turn_timeout_s=30.0)
+    # Every pooled connection counts as idle here, so the test need not wait out IDLE_PING_S.
+    engine = create_engine(POSTGRES_URL, idle_ping_s=0.0)
+    manager = SessionManager(engine=engine, app_name=settings.app_name)
+    r = TripPlannerRunner(settings, session_manager=manager)
+    await r.start()
+    try:
+        assert (await r.ask("pg-user", "Trip to Rome in June")).status == "answered"
+        plain = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+        killer = await asyncpg.connect(plain)
+        try:
+            killed = await killer.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        finally:
+            await killer.close()
+        assert killed >= 1
+        reply = await r.ask("pg-user", "What would it cost?")
+        assert reply.status == "answered" and "Rome" in reply.text
+    finally:
+        await r.close()
