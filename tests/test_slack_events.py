@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -86,6 +87,19 @@ async def start_bot(runner: TripPlannerRunner, slack: SlackStandIn) -> Bot:
     bot = SlackBot(runner, config_for(slack), drain_timeout_s=10)
     await bot.start()
     return Bot(bot, slack)
+
+
+@asynccontextmanager
+async def worker(settings: Settings, slack: SlackStandIn, **runner_kwargs: Any) -> AsyncIterator[Bot]:
+    """One worker process's worth: a runner on `settings` and a started bot, stopped afterwards."""
+    worker_runner = TripPlannerRunner(settings, **runner_kwargs)
+    await worker_runner.start()
+    started = await start_bot(worker_runner, slack)
+    try:
+        yield started
+    finally:
+        await started.bot.stop()
+        await worker_runner.close()
 
 
 @pytest.fixture
@@ -470,19 +484,13 @@ async def test_after_a_crash_the_sweep_turns_the_left_placeholder_into_the_answe
     await crashed.stop()  # the turn is cut off, as by a kill
     await crashed_runner.close()
 
-    runner = TripPlannerRunner(settings)
-    await runner.start()
-    bot = await start_bot(runner, slack)
-    try:
-        assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 1
+    async with worker(settings, slack) as bot:
+        assert await bot.bot.runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 1
         [answer] = slack.bot_messages(DM)
         assert "Lisbon" in answer["text"]
         assert slack.calls_to("chat.postMessage")[-1].args["text"] == PLACEHOLDER  # no second message
         await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
         await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the confirmation")
-    finally:
-        await bot.bot.stop()
-        await runner.close()
 
 
 async def test_a_message_that_could_not_be_stored_is_refused_and_answered_when_slack_retries(
@@ -518,32 +526,20 @@ async def test_events_arriving_while_shutting_down_are_left_for_slack_to_deliver
 ) -> None:
     """During a deploy the old worker refuses new events (503: not acknowledged) instead of
     acknowledging and dropping them; Slack's retry reaches the new worker, which answers once."""
-    old_runner = TripPlannerRunner(settings)
-    await old_runner.start()
-    old = await start_bot(old_runner, slack)
     event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
-    try:
+    async with worker(settings, slack) as old:
         old.bot.pause()
         status, _ = await old.send(event, event_id="Ev0DEPLOY01")
         assert status == 503
         reaction = slack.reaction_added(user=ALICE, channel=DM, ts="1700000000.000001")
         assert (await old.send(reaction))[0] == 503
-    finally:
-        await old.bot.stop()
-        await old_runner.close()
     assert slack.calls_to("chat.postMessage", ok_only=False) == []
 
-    new_runner = TripPlannerRunner(settings)
-    await new_runner.start()
-    new = await start_bot(new_runner, slack)
-    try:
+    async with worker(settings, slack) as new:
         status, _ = await new.send(event, event_id="Ev0DEPLOY01", retry_num=1)
         assert status == 200
         [answer] = [m for m in await new.answered(DM, 1) if m["text"] != PLACEHOLDER]
         assert "Lisbon" in answer["text"]
-    finally:
-        await new.bot.stop()
-        await new_runner.close()
 
 
 class GatedModel(BaseLlm):
@@ -565,10 +561,7 @@ async def test_a_trip_command_during_a_long_answer_is_acknowledged_in_time_and_c
     """`/trip new` waits for the answer in progress; Slack still gets its acknowledgement within
     3 seconds ("one moment"), and the result follows through the command's response_url."""
     GATE.clear()
-    gated_runner = TripPlannerRunner(settings, agent=LlmAgent(name="gated", model=GatedModel(), instruction="Plan."))
-    await gated_runner.start()
-    bot = await start_bot(gated_runner, slack)
-    try:
+    async with worker(settings, slack, agent=LlmAgent(name="gated", model=GatedModel(), instruction="Plan.")) as bot:
         await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
         await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [PLACEHOLDER], what="the turn to start")
         # Acknowledged while the turn is still held: it did not wait for the answer.
@@ -579,10 +572,6 @@ async def test_a_trip_command_during_a_long_answer_is_acknowledged_in_time_and_c
         await wait_until(lambda: len(slack.calls_to("response_url")) == 1, what="the command's result")
         assert slack.calls_to("response_url")[0].args["text"] == NEW_TRIP_REPLY
         assert [m["text"] for m in slack.bot_messages(DM)] == ["Here is your plan."]
-    finally:
-        GATE.set()
-        await bot.bot.stop()
-        await gated_runner.close()
 
 
 # -- what the model writes -------------------------------------------------------------------------

@@ -44,22 +44,23 @@ def _idempotent(request: HttpRequest) -> bool:
     return not request.url.rstrip("/").endswith(_NOT_IDEMPOTENT)
 
 
-class _ServerErrorRetry(AsyncServerErrorRetryHandler):
+class _NeverRepostMixin:
+    """Declines to retry `chat.postMessage` (see the module docstring); other methods as the base."""
+
     async def _can_retry_async(
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None
     ) -> bool:
-        return _idempotent(request) and await super()._can_retry_async(
+        return _idempotent(request) and await super()._can_retry_async(  # type: ignore[misc]
             state=state, request=request, response=response, error=error
         )
 
 
-class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
-    async def _can_retry_async(
-        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None
-    ) -> bool:
-        return _idempotent(request) and await super()._can_retry_async(
-            state=state, request=request, response=response, error=error
-        )
+class _ServerErrorRetry(_NeverRepostMixin, AsyncServerErrorRetryHandler):
+    pass
+
+
+class _ConnectionErrorRetry(_NeverRepostMixin, AsyncConnectionErrorRetryHandler):
+    pass
 
 
 def build_client(config: SlackConfig) -> AsyncWebClient:
