@@ -479,9 +479,28 @@ class _PlannerMixin:
         if not self.server_mentions:
             return None
         mentioned = me.id in message.raw_mentions or any(u.id == me.id for u in message.mentions)
-        if not mentioned:
+        # "@" + the bot's name often picks the bot's managed role (same name) from Discord's suggestions,
+        # sending `<@&role>`. Only that role counts: not other roles (even ones the bot has), @everyone, @here.
+        role = self._own_role(message)
+        role_mentioned = role is not None and (
+            role.id in message.raw_role_mentions or any(r.id == role.id for r in message.role_mentions)
+        )
+        if not (mentioned or role_mentioned):
             return None
-        return guild_id, re.sub(rf"[ \t]*<@!?{me.id}>[ \t]*", " ", message.content).strip()
+        text = re.sub(rf"[ \t]*<@!?{me.id}>[ \t]*", " ", message.content)
+        if role is not None:
+            text = re.sub(rf"[ \t]*<@&{role.id}>[ \t]*", " ", text)
+        return guild_id, text.strip()
+
+    @staticmethod
+    def _own_role(message: discord.Message) -> discord.Role | None:
+        """The bot's managed role in the message's server (`tags.bot_id` is the bot), if the server is
+        in the cache: discord.py fills it from GUILD_CREATE (the GUILDS intent), no members intent needed."""
+        guild = message.guild
+        if guild is None:
+            return None
+        role = guild.self_role
+        return role if role is not None and role.is_bot_managed() else None
 
     async def on_message(self, message: discord.Message) -> None:
         self._track()

@@ -50,11 +50,14 @@ BOB = 420000000000000002
 OTHER_BOT = 420000000000000099
 GUILD = 1300000000000000000  # (GUILD >> 22) % 2 == 0
 CHANNEL = 1400000000000000000
+ODD_GUILD = GUILD + (1 << 22)  # (ODD_GUILD >> 22) % 2 == 1: shard 1 of 2
+ODD_CHANNEL = 1400000000000000001
 
 
 @pytest.fixture
 async def discord_standin() -> AsyncIterator[DiscordStandIn]:
     async with DiscordStandIn(token=TOKEN) as standin:
+        standin.add_guild(GUILD, channels=[CHANNEL])  # the bot is in one server
         yield standin
 
 
@@ -211,6 +214,70 @@ async def test_server_mentions_are_answered_as_replies_per_person(
         )
         await handled(discord_standin, bot, "message", seen + 1)
         assert len(contents(discord_standin, CHANNEL)) == 2
+
+
+async def test_a_mention_of_the_bots_managed_role_is_answered_like_a_mention(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    """Typing "@Trip Planner", people often pick the bot's managed role (it has the bot's name) from
+    Discord's suggestions: the message then carries `<@&role>` and no user mention."""
+    role_id = discord_standin.guilds[GUILD].bot_role_id
+    async with running_bot(discord_standin, settings) as bot:
+        # The server came in GUILD_CREATE after READY: its roles are known, no member list was asked for.
+        guild = bot.client.get_guild(GUILD)
+        assert guild is not None and guild.self_role is not None and guild.self_role.id == role_id
+        assert guild.self_role.is_bot_managed() and [m.id for m in guild.members] == [discord_standin.bot_id]
+        assert discord_standin.sessions[0].member_requests == []
+
+        mention = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="I want to go to Lisbon",
+            mention_bot=False, mention_roles=[role_id],
+        )
+        assert mention["content"] == f"<@&{role_id}> I want to go to Lisbon"
+        assert mention["mentions"] == [] and mention["mention_roles"] == [str(role_id)]
+        await handled(discord_standin, bot, "message", 2)  # the mention and the echo of the answer
+        [reply] = discord_standin.sent_messages(CHANNEL)
+        assert reply["message_reference"]["message_id"] == int(mention["id"])
+        assert reply["allowed_mentions"] == {"parse": [], "replied_user": False}
+        assert "Lisbon" in reply["content"], "the text reached the planner without the message-content intent"
+        record = await bot.runner.sessions.store.get_inbound(message_id=inbound_message_id(int(mention["id"])))
+        alice = session_user_id(user_id=ALICE, guild_id=GUILD, channel_id=CHANNEL)
+        assert record is not None and record.user_id == alice
+        assert record.text == "I want to go to Lisbon", "the role mention is not part of the question"
+
+
+async def test_mentions_of_other_roles_and_everyone_are_not_for_the_bot(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    crew = discord_standin.add_role(GUILD, "Travellers", bot_has=True)  # a role the bot has, not its own
+    other_bot = discord_standin.add_role(GUILD, "Other Bot", bot_id=OTHER_BOT)  # another bot's managed role
+    role_id = discord_standin.guilds[GUILD].bot_role_id
+    async with running_bot(discord_standin, settings) as bot:
+        ignored = [
+            await discord_standin.send_server_message(
+                guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="Plan a trip to Rome", mention_bot=False,
+                mention_roles=roles, everyone=not roles,
+            )
+            for roles in ([crew], [other_bot], [])  # the last one is "@everyone Plan a trip to Rome"
+        ]
+        assert [m["mention_roles"] for m in ignored] == [[str(crew)], [str(other_bot)], []]
+        assert ignored[2]["mention_everyone"] is True
+        await handled(discord_standin, bot, "message", 3)
+        assert contents(discord_standin, CHANNEL) == []
+        store = bot.runner.sessions.store
+        for message in ignored:
+            assert await store.get_inbound(message_id=inbound_message_id(int(message["id"]))) is None
+
+        # Its own role among others is a mention: answered once, only that role taken out of the text.
+        mention = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="Rome in May", mention_bot=False,
+            mention_roles=[crew, role_id],
+        )
+        await handled(discord_standin, bot, "message", 5)  # the mention and the echo of the answer
+        [reply] = discord_standin.sent_messages(CHANNEL)
+        assert reply["message_reference"]["message_id"] == int(mention["id"]) and "Rome" in reply["content"]
+        record = await store.get_inbound(message_id=inbound_message_id(int(mention["id"])))
+        assert record is not None and record.text == f"<@&{crew}> Rome in May"
 
 
 async def test_dm_only_mode_ignores_servers(discord_standin: DiscordStandIn, settings: Settings) -> None:
@@ -386,29 +453,43 @@ async def test_rate_limited_answer_is_delayed_not_lost(discord_standin: DiscordS
 
 @pytest.mark.parametrize("shard_count", [2, None], ids=["fixed", "auto"])
 async def test_sharded_client_connects_and_answers(settings: Settings, shard_count: int | None) -> None:
-    async with (
-        DiscordStandIn(token=TOKEN, recommended_shards=2) as standin,
-        running_bot(standin, settings, sharded=True, shard_count=shard_count) as bot,
-    ):
-        await standin.wait_ready(shards=2)
-        assert sorted(s.shard for s in standin.sessions if s.identified) == [(0, 2), (1, 2)]
-        assert bot.client.shard_count == 2
-        assert bool(standin.calls_to("GET", r"/gateway/bot")) == (shard_count is None)
+    async with DiscordStandIn(token=TOKEN, recommended_shards=2) as standin:
+        standin.add_guild(GUILD, channels=[CHANNEL])
+        standin.add_guild(ODD_GUILD, channels=[ODD_CHANNEL])
+        async with running_bot(standin, settings, sharded=True, shard_count=shard_count) as bot:
+            await standin.wait_ready(shards=2)
+            assert sorted(s.shard for s in standin.sessions if s.identified) == [(0, 2), (1, 2)]
+            assert bot.client.shard_count == 2
+            assert bool(standin.calls_to("GET", r"/gateway/bot")) == (shard_count is None)
+            # Each server's GUILD_CREATE came on the shard it belongs to.
+            assert {g.id: g.shard_id for g in bot.client.guilds} == {GUILD: 0, ODD_GUILD: 1}
+            assert all(g.self_role is not None for g in bot.client.guilds)
 
-        await dm_answer(standin, ALICE, "Plan a trip to Prague")  # DMs arrive on shard 0
-        odd_guild = GUILD + (1 << 22)  # lands on shard 1
-        await standin.send_server_message(guild_id=odd_guild, channel_id=CHANNEL, user_id=BOB, content="Prague too")
-        await standin.wait_until(lambda: contents(standin, CHANNEL), what="the answer via shard 1")
-        assert "Prague" in contents(standin, CHANNEL)[0]
+            await dm_answer(standin, ALICE, "Plan a trip to Prague")  # DMs arrive on shard 0
+            await standin.send_server_message(
+                guild_id=ODD_GUILD, channel_id=ODD_CHANNEL, user_id=BOB, content="Prague too"
+            )
+            await standin.wait_until(lambda: contents(standin, ODD_CHANNEL), what="the answer via shard 1")
+            assert "Prague" in contents(standin, ODD_CHANNEL)[0]
+            # The bot's role in the server on shard 1 counts as a mention too.
+            role_id = standin.guilds[ODD_GUILD].bot_role_id
+            await standin.send_server_message(
+                guild_id=ODD_GUILD, channel_id=ODD_CHANNEL, user_id=ALICE, content="Vienna", mention_bot=False,
+                mention_roles=[role_id],
+            )
+            await standin.wait_until(lambda: len(contents(standin, ODD_CHANNEL)) == 2, what="the role mention's answer")
+            assert "Vienna" in contents(standin, ODD_CHANNEL)[1]
 
 
 async def test_shard_ids_pick_this_processs_shards(settings: Settings) -> None:
-    async with (
-        DiscordStandIn(token=TOKEN) as standin,
-        running_bot(standin, settings, sharded=True, shard_count=3, shard_ids=(1,)) as bot,
-    ):
-        assert [s.shard for s in standin.sessions if s.identified] == [(1, 3)]
-        assert isinstance(bot.client, ShardedPlannerClient) and bot.client.shard_ids == [1]
+    async with DiscordStandIn(token=TOKEN) as standin:
+        on_shard_1 = GUILD + (2 << 22)  # (id >> 22) % 3 == 1; GUILD itself is on shard 2
+        standin.add_guild(GUILD, channels=[CHANNEL])
+        standin.add_guild(on_shard_1, channels=[ODD_CHANNEL])
+        async with running_bot(standin, settings, sharded=True, shard_count=3, shard_ids=(1,)) as bot:
+            assert [s.shard for s in standin.sessions if s.identified] == [(1, 3)]
+            assert isinstance(bot.client, ShardedPlannerClient) and bot.client.shard_ids == [1]
+            assert [g.id for g in bot.client.guilds] == [on_shard_1], "only this shard's servers"
 
 
 async def test_stop_waits_for_answers_in_flight(
@@ -664,7 +745,8 @@ async def test_catch_up_in_a_server_channel_answers_missed_mentions_only(
         )
         await discord_standin.wait_until(lambda: contents(discord_standin, CHANNEL), what="Alice's answer")
 
-    # While the bot is down: another bot mentions it, Alice chats without a mention, then asks it.
+    # While the bot is down: another bot mentions it, Bob chats without a mention, Alice asks it, and
+    # Bob asks it through its role.
     other = await discord_standin.send_server_message(
         guild_id=GUILD, channel_id=CHANNEL, user_id=OTHER_BOT, content="Paris for bots", bot_author=True,
         dispatch=False,
@@ -676,17 +758,23 @@ async def test_catch_up_in_a_server_channel_answers_missed_mentions_only(
     missed = await discord_standin.send_server_message(
         guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="in May please", dispatch=False
     )
+    by_role = await discord_standin.send_server_message(
+        guild_id=GUILD, channel_id=CHANNEL, user_id=BOB, content="Lisbon for me", mention_bot=False,
+        mention_roles=[discord_standin.guilds[GUILD].bot_role_id], dispatch=False,
+    )
 
     async with running_bot(discord_standin, settings) as bot:
         await caught_up(discord_standin, bot, 1)
         replies = discord_standin.sent_messages(CHANNEL)
-        assert len(replies) == 2, "only Alice's mention is answered (not the bot, the chat, or our own answer)"
+        assert len(replies) == 3, "only the mentions are answered (not the bot, the chat, or our own answer)"
         assert replies[1]["message_reference"]["message_id"] == int(missed["id"])
         assert "Paris" in replies[1]["content"]
+        assert replies[2]["message_reference"]["message_id"] == int(by_role["id"])
+        assert "Lisbon" in replies[2]["content"] and "Paris" not in replies[2]["content"]
         store = bot.runner.sessions.store
         for ignored in (other, chat):
             assert await store.get_inbound(message_id=inbound_message_id(int(ignored["id"]))) is None
-        # Read from Alice's first mention on: our answer, the other bot's, the chat and Alice's.
+        # Read from Alice's first mention on: our answer, the other bot's, the chat, Alice's and Bob's.
         [read] = discord_standin.calls_to("GET", rf"/channels/{CHANNEL}/messages")
         assert read.status == 200 and read.query["after"] == first["id"]
 

@@ -6,11 +6,15 @@ as text), 429s with a `Via` header and a JSON `retry_after`, `"type": 0` on MESS
 bot's own messages echoed back as MESSAGE_CREATE, `nonce` + `enforce_nonce` on Create Message returning
 the message already created instead of a second one, events routed to shards by guild id and filtered by
 the intents sent in IDENTIFY, and message content blanked for server messages that do not mention the
-bot when the message-content intent is absent.
+bot (or its managed role) when the message-content intent is absent. The servers the bot is in
+(`add_guild`, `add_role`) are listed as unavailable in READY and then sent as one GUILD_CREATE each, with
+their roles (among them the bot's managed role, `tags.bot_id`), channels and the bot's own member, to the
+shard that guild belongs to, as Discord does with the GUILDS intent.
 
 Tests drive it with `send_dm`, `send_server_message` (with `dispatch=False` the message is only stored in
 its channel, as if no gateway session was there to receive it), `add_reaction`, `invoke_command`,
-`invalidate_session` (a reconnect Discord does not let resume), inject failures with `rate_limit`,
+`invalidate_session` (a reconnect Discord does not let resume), `add_guild` / `add_role` (set up before
+the bot connects: no GUILD_UPDATE or role events are sent), inject failures with `rate_limit`,
 `refuse`, `hold` and `lose_response`, and read `calls` (every REST request), `sent_messages` (what the
 bot posted) and `sessions` (every gateway connection). Channel history (GET /channels/{id}/messages)
 returns the people's messages and the messages the bot created, as Discord does.
@@ -26,8 +30,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
 
@@ -87,6 +91,7 @@ class GatewaySession:
     identify: dict[str, Any] | None = None
     closed_seq: int | None = None
     close_code: int | None = None
+    member_requests: list[dict[str, Any]] = field(default_factory=list)  # op 8 REQUEST_GUILD_MEMBERS
 
     @property
     def open(self) -> bool:
@@ -111,6 +116,21 @@ class Interaction:
     id: str
     token: str
     payload: dict[str, Any]
+
+
+@dataclass
+class Guild:
+    """A server the bot is in: what its GUILD_CREATE carries."""
+
+    id: int
+    name: str
+    owner_id: int
+    bot_role_id: int  # the role Discord creates for the bot when it joins (managed, tags.bot_id)
+    roles: list[dict[str, Any]]  # role objects, @everyone (id == guild id) first
+    channels: dict[int, str]  # text channel id -> name
+    bot_roles: list[int]  # roles the bot's member has
+    member_count: int
+    joined_at: str
 
 
 class DiscordStandIn:
@@ -140,6 +160,7 @@ class DiscordStandIn:
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}  # (author id, nonce) -> the message
         self.filtered: list[tuple[str, dict[str, Any]]] = []  # events not delivered for lack of intents
         self.channel_messages: dict[int, dict[int, dict[str, Any]]] = {}  # channel id -> message id -> message
+        self.guilds: dict[int, Guild] = {}  # the servers the bot is in
         self._seq = itertools.count(1)
         self._ids = itertools.count()
         self._rules: list[_Rule] = []
@@ -210,8 +231,139 @@ class DiscordStandIn:
         return {**self.user(self.bot_id, bot=True), "username": "Trip Planner", "verified": True, "flags": 0,
                 "mfa_enabled": False}
 
-    def _member(self, user_id: int) -> dict[str, Any]:
-        return {"roles": [], "joined_at": _now_iso(), "deaf": False, "mute": False, "flags": 0, "nick": None}
+    def _member(self, user_id: int, guild_id: int | None = None) -> dict[str, Any]:
+        guild = self.guilds.get(guild_id) if guild_id is not None else None
+        roles = [str(r) for r in guild.bot_roles] if guild is not None and user_id == self.bot_id else []
+        return {"roles": roles, "joined_at": guild.joined_at if guild and roles else _now_iso(), "deaf": False,
+                "mute": False, "flags": 0, "nick": None, "avatar": None, "premium_since": None, "pending": False,
+                "communication_disabled_until": None}
+
+    # -- servers ----------------------------------------------------------------------------------
+
+    def add_guild(self, guild_id: int, *, channels: Iterable[int] = (), name: str = "Trip Club",
+                  member_count: int = 12) -> Guild:
+        """The bot is in this server (set up before the bot connects): it gets the @everyone role
+        (id == guild id), the bot's managed role and the given text channels."""
+        bot_role_id = self.snowflake()
+        everyone = self._role(guild_id, "@everyone", position=0, permissions="1071698660929")
+        bot_role = self._role(bot_role_id, self.bot_user["username"], position=1, permissions="67648",
+                              managed=True, tags={"bot_id": str(self.bot_id)})
+        guild = Guild(
+            id=guild_id, name=name, owner_id=1000000000000000001, bot_role_id=bot_role_id,
+            roles=[everyone, bot_role], channels={}, bot_roles=[bot_role_id], member_count=member_count,
+            joined_at=_now_iso(),
+        )
+        self.guilds[guild_id] = guild
+        for index, channel_id in enumerate(channels):
+            guild.channels[channel_id] = "general" if index == 0 else f"channel-{index}"
+            self.channel_guild[channel_id] = guild_id
+        return guild
+
+    def add_role(self, guild_id: int, name: str, *, bot_id: int | None = None, bot_has: bool = False) -> int:
+        """Another role in the server (before the bot connects); `bot_id` makes it that bot's managed
+        role, `bot_has` gives it to our bot's member too. Returns its id."""
+        guild = self._guild(guild_id)
+        role_id = self.snowflake()
+        tags = {"bot_id": str(bot_id)} if bot_id is not None else None
+        guild.roles.append(self._role(role_id, name, position=len(guild.roles), managed=bot_id is not None,
+                                      tags=tags, mentionable=bot_id is None))
+        if bot_has:
+            guild.bot_roles.append(role_id)
+        return role_id
+
+    def _guild(self, guild_id: int) -> Guild:
+        guild = self.guilds.get(guild_id)
+        if guild is None:
+            raise AssertionError(f"the bot is not in server {guild_id}; call add_guild({guild_id}, ...) first")
+        return guild
+
+    @staticmethod
+    def _role(role_id: int, name: str, *, position: int, permissions: str = "0", managed: bool = False,
+              tags: dict[str, Any] | None = None, mentionable: bool = False) -> dict[str, Any]:
+        role: dict[str, Any] = {
+            "id": str(role_id),
+            "name": name,
+            "description": None,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": position,
+            "permissions": permissions,
+            "managed": managed,
+            "mentionable": mentionable,
+            "flags": 0,
+        }
+        if tags is not None:
+            role["tags"] = tags
+        return role
+
+    def guild_payload(self, guild_id: int) -> dict[str, Any]:
+        """The GUILD_CREATE a bot receives for a server after READY: the guild object plus the
+        gateway-only fields. Without the members and presences intents `members` holds only the bot."""
+        guild = self._guild(guild_id)
+        channels = [
+            {"id": str(channel_id), "type": 0, "name": name, "position": position, "permission_overwrites": [],
+             "nsfw": False, "parent_id": None, "topic": None, "last_message_id": None, "rate_limit_per_user": 0,
+             "flags": 0}
+            for position, (channel_id, name) in enumerate(guild.channels.items())
+        ]
+        first_channel = str(next(iter(guild.channels))) if guild.channels else None
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(guild.owner_id),
+            "application_id": None,
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "widget_enabled": False,
+            "widget_channel_id": None,
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 2,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "nsfw": False,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "premium_progress_bar_enabled": False,
+            "preferred_locale": "en-US",
+            "system_channel_id": first_channel,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "max_presences": None,
+            "max_members": 500000,
+            "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50,
+            "incidents_data": None,
+            "features": [],
+            "roles": [dict(r) for r in guild.roles],
+            "emojis": [],
+            "stickers": [],
+            # Only in GUILD_CREATE:
+            "joined_at": guild.joined_at,
+            "large": guild.member_count >= 250,
+            "lazy": True,
+            "unavailable": False,
+            "member_count": guild.member_count,
+            "members": [{**self._member(self.bot_id, guild.id), "user": self.bot_user}],
+            "channels": channels,
+            "threads": [],
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
 
     def message_payload(
         self,
@@ -222,6 +374,8 @@ class DiscordStandIn:
         guild_id: int | None = None,
         message_id: int | None = None,
         mentions: list[dict[str, Any]] | None = None,
+        mention_roles: list[int] | None = None,
+        mention_everyone: bool = False,
         reference: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -232,9 +386,9 @@ class DiscordStandIn:
             "timestamp": _now_iso(),
             "edited_timestamp": None,
             "tts": False,
-            "mention_everyone": False,
+            "mention_everyone": mention_everyone,
             "mentions": mentions or [],
-            "mention_roles": [],
+            "mention_roles": [str(r) for r in mention_roles or []],
             "attachments": [],
             "embeds": [],
             "components": [],
@@ -246,7 +400,7 @@ class DiscordStandIn:
             data["message_reference"] = reference
         if guild_id is not None:
             data["guild_id"] = str(guild_id)
-            data["member"] = self._member(int(author["id"]))
+            data["member"] = self._member(int(author["id"]), guild_id)
         return data
 
     # -- test controls ----------------------------------------------------------------------------
@@ -318,13 +472,22 @@ class DiscordStandIn:
                     return False
                 payload = dict(data)
                 if event == "MESSAGE_CREATE" and payload.get("guild_id") and not session.intents & MESSAGE_CONTENT:
-                    mentioned = any(int(u["id"]) == self.bot_id for u in payload.get("mentions", []))
-                    if not mentioned and int(payload["author"]["id"]) != self.bot_id:
+                    if not self._content_exempt(payload):
                         payload["content"] = ""  # what Discord sends without the message-content intent
                 session.sequence += 1
                 await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.sequence, "d": payload}))
                 return True
         raise AssertionError(f"no open gateway connection for shard {shard}")
+
+    def _content_exempt(self, data: dict[str, Any]) -> bool:
+        """Whether a server message keeps its content without the message-content intent: the bot's
+        own, and those that mention the bot or its managed role (@everyone/@here and other roles do not)."""
+        if int(data["author"]["id"]) == self.bot_id:
+            return True
+        if any(int(u["id"]) == self.bot_id for u in data.get("mentions", [])):
+            return True
+        guild = self.guilds.get(int(data["guild_id"])) if data.get("guild_id") else None
+        return guild is not None and str(guild.bot_role_id) in data.get("mention_roles", [])
 
     async def send_dm(self, user_id: int, content: str, *, channel_id: int | None = None,
                       message_id: int | None = None, dispatch: bool = True) -> dict[str, Any]:
@@ -349,15 +512,26 @@ class DiscordStandIn:
 
     async def send_server_message(
         self, *, guild_id: int, channel_id: int, user_id: int, content: str, mention_bot: bool = True,
-        bot_author: bool = False, message_id: int | None = None, dispatch: bool = True,
+        mention_roles: Iterable[int] = (), everyone: bool = False, bot_author: bool = False,
+        message_id: int | None = None, dispatch: bool = True,
     ) -> dict[str, Any]:
-        """A message in a server channel; with `mention_bot` it starts with `<@bot>` as a real mention does.
+        """A message in a server channel of a server the bot is in (`add_guild`). With `mention_bot` it
+        starts with `<@bot>` as a real mention does; each of `mention_roles` adds `<@&role>` (listed in
+        `mention_roles` if the server has that role, as Discord does), `everyone` adds `@everyone`.
         `dispatch=False` as in `send_dm`."""
+        guild = self._guild(guild_id)
+        if channel_id not in guild.channels:
+            raise AssertionError(f"channel {channel_id} is not in server {guild_id}; pass it to add_guild")
         self.channel_guild[channel_id] = guild_id
+        roles = list(mention_roles)
+        known = {int(r["id"]) for r in guild.roles}
         mentions = [self.bot_user] if mention_bot else []
-        text = f"<@{self.bot_id}> {content}" if mention_bot else content
+        prefix = ([f"<@{self.bot_id}>"] if mention_bot else []) + [f"<@&{r}>" for r in roles]
+        prefix += ["@everyone"] if everyone else []
+        text = " ".join([*prefix, content])
         data = self.message_payload(channel_id=channel_id, author=self.user(user_id, bot=bot_author), content=text,
-                                    guild_id=guild_id, mentions=mentions, message_id=message_id)
+                                    guild_id=guild_id, mentions=mentions, message_id=message_id,
+                                    mention_roles=[r for r in roles if r in known], mention_everyone=everyone)
         self._store(data)
         if dispatch:
             await self.dispatch("MESSAGE_CREATE", data, guild_id=guild_id, intent=GUILD_MESSAGES)
@@ -387,8 +561,9 @@ class DiscordStandIn:
         if author_id is not None:
             data["message_author_id"] = str(author_id)
         if guild_id is not None:
+            self._guild(guild_id)
             data["guild_id"] = str(guild_id)
-            data["member"] = {**self._member(user_id), "user": self.user(user_id)}
+            data["member"] = {**self._member(user_id, guild_id), "user": self.user(user_id)}
         intent = GUILD_MESSAGE_REACTIONS if guild_id is not None else DIRECT_MESSAGE_REACTIONS
         return await self.dispatch("MESSAGE_REACTION_ADD", data, guild_id=guild_id, intent=intent)
 
@@ -420,6 +595,7 @@ class DiscordStandIn:
             data["authorizing_integration_owners"] = {"0": str(user_id)}
         else:
             assert channel_id is not None
+            self._guild(guild_id)
             self.channel_guild[channel_id] = guild_id
             data["guild_id"] = str(guild_id)
             data["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
@@ -428,7 +604,8 @@ class DiscordStandIn:
             data["channel"] = {"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "general",
                                "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None,
                                "topic": None, "last_message_id": None, "rate_limit_per_user": 0, "flags": 0}
-            data["member"] = {**self._member(user_id), "user": self.user(user_id), "permissions": "2248473465835073"}
+            data["member"] = {**self._member(user_id, guild_id), "user": self.user(user_id),
+                              "permissions": "2248473465835073"}
             data["context"] = 0  # GUILD
             data["authorizing_integration_owners"] = {"0": str(guild_id)}
         interaction = Interaction(id=interaction_id, token=token, payload=data)
@@ -559,10 +736,8 @@ class DiscordStandIn:
         page: list[dict[str, Any]] = []
         for message_id in reversed(ids):
             data = dict(self.channel_messages[channel_id][message_id])
-            if data.get("guild_id") and not content_intent:
-                mentioned = any(int(u["id"]) == self.bot_id for u in data.get("mentions", []))
-                if not mentioned and int(data["author"]["id"]) != self.bot_id:
-                    data["content"] = ""
+            if data.get("guild_id") and not content_intent and not self._content_exempt(data):
+                data["content"] = ""
             page.append(data)
         return _json(page)
 
@@ -674,6 +849,8 @@ class DiscordStandIn:
                     session.identified = True
                     session.sequence = int(frame["d"].get("seq") or 0) + 1
                     await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": session.sequence, "d": {}}))
+                elif op == 8:  # REQUEST_GUILD_MEMBERS: recorded only (the bot has no members intent)
+                    session.member_requests.append(frame["d"])
         finally:
             session.close_code = ws.close_code
             session.closed_seq = next(self._seq)
@@ -690,10 +867,12 @@ class DiscordStandIn:
         session.session_id = secrets.token_hex(16)
         session.sequence = 1
         session.identified = True
+        index, count = session.shard
+        guild_ids = [g for g in self.guilds if (g >> 22) % count == index]  # this shard's servers
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [],
+            "guilds": [{"id": str(g), "unavailable": True} for g in guild_ids],
             "session_id": session.session_id,
             "resume_gateway_url": self.gateway_url.rstrip("/"),
             "shard": list(session.shard),
@@ -707,3 +886,11 @@ class DiscordStandIn:
             "auth_session_id_hash": "",
         }
         await session.ws.send_str(json.dumps({"op": 0, "t": "READY", "s": session.sequence, "d": ready}))
+        # Then each server in full, as Discord lazy-loads them; without the GUILDS intent, none.
+        for guild_id in guild_ids:
+            payload = self.guild_payload(guild_id)
+            if not session.intents & GUILDS:
+                self.filtered.append(("GUILD_CREATE", payload))
+                continue
+            session.sequence += 1
+            await session.ws.send_str(json.dumps({"op": 0, "t": "GUILD_CREATE", "s": session.sequence, "d": payload}))

@@ -100,7 +100,7 @@ async def running_bot(
     shutdown_timeout_s: float = 20.0,
     token: str | None = None,
 ) -> AsyncIterator[RunningBot]:
-    """A connected, ready bot on a fresh TripPlannerRunner over `settings.database_url`."""
+    """A connected, ready bot, its servers received, on a fresh TripPlannerRunner over `settings.database_url`."""
     config = DiscordSettings(
         token=token or standin.token,
         api_url=standin.api_url,
@@ -122,7 +122,12 @@ async def running_bot(
     task = asyncio.create_task(serve(client, config, stop=stop, force=force))
     bot = RunningBot(client=client, runner=runner, stop=stop, force=force, task=task)
     try:
-        await standin.wait_until(lambda: client.is_ready() or task.done(), what="the bot to be ready")
+        # guild_ready_timeout=0 makes on_ready fire without waiting for the GUILD_CREATEs that follow
+        # READY, so wait for them too: until then a server is an unavailable stub (no roles, no channels).
+        await standin.wait_until(
+            lambda: (client.is_ready() and not any(g.unavailable for g in client.guilds)) or task.done(),
+            what="the bot to be ready with its servers",
+        )
         if task.done():
             raise AssertionError(f"the bot stopped during start-up: {task.result()!r}")
         yield bot
