@@ -823,30 +823,29 @@ async def test_only_the_process_running_shard_0_catches_up_dms(settings: Setting
 
 
 class _HeldModel(OfflinePlannerModel):
-    """The offline planner, answering only once the test releases it: a slow turn on demand."""
+    """The offline planner, answering only once the test sets `release`: a slow turn on demand."""
+
+    release: Any = None
 
     async def generate_content_async(self, llm_request: Any, stream: bool = False) -> AsyncIterator[Any]:
-        await _RELEASE.wait()
+        await self.release.wait()
         async for response in super().generate_content_async(llm_request, stream):
             yield response
-
-
-_RELEASE = asyncio.Event()
 
 
 async def test_typing_is_renewed_while_a_long_turn_runs_and_stops_with_the_answer(
     discord_standin: DiscordStandIn, settings: Settings
 ) -> None:
     """Discord clears "typing…" after about 10 s, so a long turn renews it until the answer is sent."""
-    _RELEASE.clear()
-    async with running_bot(discord_standin, settings, agent=build_concierge(_HeldModel())) as bot:
+    release = asyncio.Event()
+    async with running_bot(discord_standin, settings, agent=build_concierge(_HeldModel(release=release))) as bot:
         bot.client.typing_every_s = 0.05
         channel = discord_standin.dm_channel(ALICE)
         typing = rf"/channels/{channel}/typing"
         await discord_standin.send_dm(ALICE, "Plan a trip to Vienna")
         await discord_standin.wait_until(lambda: len(discord_standin.calls_to("POST", typing)) >= 3, what="renewed typing")
         assert contents(discord_standin, channel) == []
-        _RELEASE.set()
+        release.set()
         await discord_standin.wait_until(lambda: len(contents(discord_standin, channel)) == 1, what="the answer")
         await handled(discord_standin, bot, "message", 2)  # the DM and the echo of the answer
         shown = len(discord_standin.calls_to("POST", typing))

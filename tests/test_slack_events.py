@@ -543,16 +543,14 @@ async def test_events_arriving_while_shutting_down_are_left_for_slack_to_deliver
 
 
 class GatedModel(BaseLlm):
-    """The offline planner's stand-in that answers only once the test opens the gate."""
+    """A stand-in model that answers only once the test opens its gate (an asyncio.Event)."""
 
     model: str = "gated"
+    gate: Any = None
 
     async def generate_content_async(self, llm_request: Any, stream: bool = False) -> AsyncIterator[LlmResponse]:
-        await GATE.wait()
+        await self.gate.wait()
         yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text="Here is your plan.")]))
-
-
-GATE = asyncio.Event()
 
 
 async def test_a_trip_command_during_a_long_answer_is_acknowledged_in_time_and_completed_later(
@@ -560,15 +558,15 @@ async def test_a_trip_command_during_a_long_answer_is_acknowledged_in_time_and_c
 ) -> None:
     """`/trip new` waits for the answer in progress; Slack still gets its acknowledgement within
     3 seconds ("one moment"), and the result follows through the command's response_url."""
-    GATE.clear()
-    async with worker(settings, slack, agent=LlmAgent(name="gated", model=GatedModel(), instruction="Plan.")) as bot:
+    gate = asyncio.Event()
+    async with worker(settings, slack, agent=LlmAgent(name="gated", model=GatedModel(gate=gate), instruction="Plan.")) as bot:
         await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
         await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [PLACEHOLDER], what="the turn to start")
         # Acknowledged while the turn is still held: it did not wait for the answer.
         status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="new")
         assert status == 200 and command_reply(body) == COMMAND_WAIT
         assert slack.calls_to("response_url") == []
-        GATE.set()
+        gate.set()
         await wait_until(lambda: len(slack.calls_to("response_url")) == 1, what="the command's result")
         assert slack.calls_to("response_url")[0].args["text"] == NEW_TRIP_REPLY
         assert [m["text"] for m in slack.bot_messages(DM)] == ["Here is your plan."]
