@@ -8,6 +8,10 @@ converted and split by `formatting`).
 Bolt acks an event before running its listener and keeps no reference to the task it starts, so the
 work is handed to tasks this class tracks itself: on SIGTERM `stop()` can let answers in flight
 finish (bounded) instead of dropping them mid-post.
+
+Slack retries an event it could not deliver for a few minutes only. DMs sent during a longer outage
+are found after start-up by `catch_up`, which reads each recent DM's history after the last message
+stored there and passes every message through the same path as a live `message` event.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import aiohttp
@@ -32,7 +37,7 @@ from slack_sdk.errors import SlackApiError
 from bots.slack.config import EVENTS_PATH, SlackConfig
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, session_user_id, team_of, thread_key, ts_of_key
-from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster, build_client
+from bots.slack.posting import PLACEHOLDER_PART, POST_EVENT_TYPE, PostTag, SlackPoster, build_client
 from trip_planner.config import ConfigError
 from trip_planner.core.messages import APOLOGY, Reaction, Reply
 from trip_planner.core.runner import (
@@ -57,9 +62,22 @@ RESTART_WORDS = {"new trip", "start over"}
 SEEN_TTL_S = 15 * 60.0  # longer than Slack's ~5 minutes of retries
 DEFAULT_DRAIN_TIMEOUT_S = 25.0  # Heroku-style platforms kill 30 s after SIGTERM
 
+# Catch-up after start-up (see `SlackBot.catch_up`): which DMs are read, and how much one pass may do.
+CATCH_UP_WINDOW_S = 24 * 3600.0  # DMs with a stored message this recent
+CATCH_UP_MAX_PLACES = 200  # DMs per pass, the most recently active first
+CATCH_UP_MAX_MESSAGES = 100  # messages read per DM and pass (one conversations.history request)
+
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _PUNCT = re.compile(r"[^\w\s]")
 _ALLOWED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def _ts_value(ts: Any) -> Decimal | None:
+    """A Slack ts as an exact number (a float can merge two ts of one second), or None if it is not one."""
+    try:
+        return Decimal(str(ts))
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def _try_elsewhere() -> BoltResponse:
@@ -136,6 +154,13 @@ class SlackBot:
         self._web_runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        # Slack retries an undelivered event for minutes only: after start-up, recent DMs' history is
+        # read for messages sent while no process took events (see `catch_up`).
+        self.catch_up_window_s = CATCH_UP_WINDOW_S
+        self.catch_up_places = CATCH_UP_MAX_PLACES
+        self.catch_up_messages = CATCH_UP_MAX_MESSAGES
+        self.catch_up_passes = 0  # finished passes (answers are tasks of their own): for logs and tests
+        self._catch_up: asyncio.Task[object] | None = None
         self._register()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -152,7 +177,9 @@ class SlackBot:
         log.info("Slack bot %s (%s) in team %s", result.get("user"), self.bot_user_id, result.get("team_id"))
 
     async def start(self) -> None:
-        """Verify the token, then take events: Socket Mode with an app token, else HTTP."""
+        """Verify the token, then take events: Socket Mode with an app token, else HTTP; once events
+        flow, look for DMs sent while the app was down (`catch_up`, in the background)."""
+        started_at = time.time()
         await self.verify()
         self._recovery = asyncio.create_task(
             self.runner.run_recovery(self.redeliver, platform="slack", every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
@@ -162,6 +189,7 @@ class SlackBot:
             self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
             await self._socket.connect_async()
             log.info("Slack Socket Mode connected")
+            self._start_catch_up(started_at)
             return
         self._web_runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
         await self._web_runner.setup()
@@ -171,6 +199,7 @@ class SlackBot:
         sockets = getattr(server, "sockets", None) or []
         self.http_port = sockets[0].getsockname()[1] if sockets else self.config.port
         log.info("Slack Events API listening on %s:%s%s", self.config.host, self.http_port, EVENTS_PATH)
+        self._start_catch_up(started_at)
 
     def pause(self) -> None:
         """Refuse new events from now on (unacknowledged, so Slack delivers them again, to another
@@ -192,26 +221,32 @@ class SlackBot:
             await self._web_runner.cleanup()
 
     async def drain(self, timeout_s: float) -> None:
-        """Wait for the tracked work; what is still running after `timeout_s` is cancelled."""
+        """Wait for the tracked work, including tasks it starts meanwhile (a listener or the catch-up
+        that was storing a message when `pause` came); what still runs after `timeout_s` is cancelled."""
         pending = {t for t in self._tasks if not t.done()}
         if not pending:
             return
         log.info("Waiting up to %.0fs for %d answer(s) in flight", timeout_s, len(pending))
-        _done, still = await asyncio.wait(pending, timeout=timeout_s)
-        for task in still:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while pending and loop.time() < deadline:
+            await asyncio.wait(pending, timeout=deadline - loop.time())
+            pending = {t for t in self._tasks if not t.done()}
+        for task in pending:
             task.cancel()
-        if still:
-            log.warning("Cancelled %d answer(s) still running at shutdown", len(still))
-            await asyncio.gather(*still, return_exceptions=True)
+        if pending:
+            log.warning("Cancelled %d answer(s) still running at shutdown", len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
 
     @property
     def in_flight(self) -> int:
         return sum(1 for t in self._tasks if not t.done())
 
-    def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[object]:
         task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
@@ -247,29 +282,37 @@ class SlackBot:
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
         """DMs, and follow-ups in a channel thread where the bot already answered this user."""
+        taken = await self._take_message(event, body, context)
+        return taken if isinstance(taken, BoltResponse) else None
+
+    async def _take_message(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | bool:
+        """A `message` event, live or read back from history by `catch_up`: both go through here, so
+        they are filtered, deduplicated and answered alike. True when it was taken (stored and being
+        answered, or a note or new trip is posted for it); False when it is not for the bot or was
+        already taken; a response refusing the delivery when it cannot be taken now."""
         if self._is_from_a_bot(event, context):
-            return None
+            return False
         if not self._accepting:
             return _try_elsewhere()
         subtype = event.get("subtype")
         if subtype not in _ALLOWED_SUBTYPES or not event.get("user") or not event.get("ts"):
-            return None  # edits, deletions, joins, topic changes…: not a user's new message
+            return False  # edits, deletions, joins, topic changes…: not a user's new message
         team, channel, user, ts = team_of(context, body), event["channel"], event["user"], event["ts"]
         thread_ts: str | None = event.get("thread_ts")
         if event.get("channel_type") != "im" and (
             not thread_ts or not await self._bot_answered_in_thread(team, channel, thread_ts, user)
         ):
-            return None  # a channel message that is not for us (mentions come as app_mention)
+            return False  # a channel message that is not for us (mentions come as app_mention)
         key = message_key(team, channel, ts)
         if not self._seen.claim(key):
-            return None
+            return False
         if subtype == "file_share":
             self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
-            return None
+            return True
         text = _MENTION.sub("", event.get("text") or "").strip()
         if event.get("channel_type") == "im" and _PUNCT.sub("", text).strip().lower() in RESTART_WORDS:
             self._spawn(self._restart(team, channel, user, thread_ts, PostTag(key, "note", ts)), f"slack-new-{key}")
-            return None
+            return True
         return await self._accept(team, channel, user, ts, thread_ts, text)
 
     async def _on_app_mention(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
@@ -289,7 +332,8 @@ class SlackBot:
             self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
             return None
         text = _MENTION.sub("", event.get("text") or "").strip()
-        return await self._accept(team, channel, user, ts, thread_ts, text)
+        taken = await self._accept(team, channel, user, ts, thread_ts, text)
+        return taken if isinstance(taken, BoltResponse) else None
 
     async def _on_reaction_added(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
         item = event.get("item") or {}
@@ -360,25 +404,26 @@ class SlackBot:
 
     async def _accept(
         self, team: str, channel: str, user: str, ts: str, thread_ts: str | None, text: str
-    ) -> BoltResponse | None:
-        """Store the message (before Bolt acknowledges it), then answer it in a task."""
+    ) -> BoltResponse | bool:
+        """Store the message (before Bolt acknowledges it), then answer it in a task. True when it was
+        new, False for one already stored, a 500 response when it could not be stored."""
         key = message_key(team, channel, ts)
+        reply_to: dict[str, Any] = {"channel": channel, "thread_ts": thread_ts, "team": team}
+        if channel.startswith("D"):
+            # The core's `recent_places` groups messages by `channel_id`: set for DMs, the places
+            # `catch_up` reads (channel mentions are not caught up, so they need not be listed).
+            reply_to["channel_id"] = channel
         try:
-            accepted = await self.runner.accept(
-                session_user_id(team, channel, user),
-                text,
-                message_id=key,
-                reply_to={"channel": channel, "thread_ts": thread_ts, "team": team},
-            )
+            accepted = await self.runner.accept(session_user_id(team, channel, user), text, message_id=key, reply_to=reply_to)
         except Exception:
             log.exception("Could not store Slack message %s; refusing it so Slack delivers it again", key)
             self._seen.forget(key)
             return BoltResponse(status=500, body="")
         if accepted is None:
             log.info("Slack message %s was already taken; not answering again", key)
-            return None
+            return False
         self._spawn(self._answer_in_thread(accepted, team, channel, user, ts, thread_ts), f"slack-answer-{key}")
-        return None
+        return True
 
     async def _answer_in_thread(
         self, accepted: AcceptedMessage, team: str, channel: str, user: str, ts: str, thread_ts: str | None
@@ -466,6 +511,103 @@ class SlackBot:
         await self._remember(team, channel, user, thread_ts, reply.conversation_id, posted)
         if not complete:
             raise RuntimeError(f"Slack did not take all of the answer to {record.message_id}")
+
+    # -- catch-up: DMs sent while no process took events ------------------------------------------
+
+    def _start_catch_up(self, started_at: float) -> None:
+        """One catch-up pass in the background, tracked like an answer: `stop` pauses it and drain
+        waits for it (bounded). Its errors are logged; live events never wait for it."""
+        self._catch_up = self._spawn(self._run_catch_up(started_at), "slack-catch-up")
+
+    async def _run_catch_up(self, started_at: float) -> None:
+        try:
+            await self.catch_up(received_before=started_at)
+        except Exception:
+            log.exception("Catching up on missed Slack DMs failed; live events are unaffected")
+        finally:
+            self.catch_up_passes += 1
+
+    async def catch_up(self, *, received_before: float | None = None) -> int:
+        """Answer DMs sent while the app took no events; returns how many messages were taken.
+
+        Slack retries an event it could not deliver for a few minutes only, so after a longer outage
+        (or a long deploy) a DM would never be answered. For each DM with a stored message within
+        `catch_up_window_s`, the history after that message is read and every message goes through
+        `_take_message` exactly like a live `message` event: the same filters (bots, our own posts,
+        subtypes), the core's durable dedupe (a message already stored is a no-op, so several
+        processes starting at once answer it once), the same placeholder and answer.
+        `received_before` (when this process started) leaves out messages received live since then,
+        so a new message cannot become a DM's starting point and hide older missed ones.
+
+        Limitations: only DMs are caught up. A mention in a channel, and a follow-up in a thread,
+        would mean reading every channel's history and every thread's replies (costly, and
+        conversations.history/replies are tightly rate-limited), so those rely on Slack's retries.
+        Replies in a thread inside a DM are not in the DM's history either. A person's very first DM
+        sent during the outage cannot be found: nothing is stored for that DM yet.
+        """
+        places = await self.runner.recent_places(
+            platform="slack", since_s=self.catch_up_window_s, limit=self.catch_up_places, received_before=received_before
+        )
+        dms = [p for p in places if str((p.reply_to or {}).get("channel_id") or "").startswith("D")]
+        taken = 0
+        for record in dms:
+            if not self._accepting:
+                break
+            taken += await self._catch_up_dm(record)
+        if taken:
+            log.info("Caught up on %d missed Slack message(s) in %d DM(s) checked", taken, len(dms))
+        return taken
+
+    async def _catch_up_dm(self, record: InboundRecord) -> int:
+        """Pass one DM's messages after `record` (its last stored one) to `_take_message`, oldest
+        first; a DM that cannot be read is logged and skipped."""
+        where = record.reply_to or {}
+        channel, team = str(where.get("channel_id") or ""), str(where.get("team") or "")
+        oldest = ts_of_key(record.message_id)
+        start = _ts_value(oldest)
+        if not channel or not team or start is None:
+            log.debug("Message %s has no usable Slack place; not caught up", record.message_id)
+            return 0
+        try:
+            # `oldest` is exclusive: the stored message itself is not listed. Metadata names the
+            # message each of our posts answers (see `find`).
+            result = await self.client.conversations_history(
+                channel=channel, oldest=oldest, limit=self.catch_up_messages, include_all_metadata=True
+            )
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+            error = err.response.get("error") if isinstance(err, SlackApiError) and err.response is not None else err
+            log.warning("Could not read DM %s to catch up (%s); skipping it", channel, error or type(err).__name__)
+            return 0
+        messages = [m for m in result.get("messages") or [] if (_ts_value(m.get("ts")) or start) > start]
+        if result.get("has_more"):
+            # Slack lists the newest first: the older ones are out of reach of one bounded read.
+            log.warning(
+                "DM %s has more than %d messages since the last one stored; only the newest %d are looked at",
+                channel, self.catch_up_messages, len(messages),
+            )
+        # Notes ("new trip", files) are not stored, so the core cannot dedupe them; our post naming
+        # the message shows it was handled.
+        noted = {
+            str(((m.get("metadata") or {}).get("event_payload") or {}).get("message_key"))
+            for m in messages
+            if self.poster.is_ours(m) and (m.get("metadata") or {}).get("event_type") == POST_EVENT_TYPE
+        }
+        context = {"team_id": team, "bot_user_id": self.bot_user_id}
+        taken = 0
+        for message in sorted(messages, key=lambda m: _ts_value(m.get("ts")) or start):
+            if message_key(team, channel, str(message.get("ts"))) in noted:
+                continue
+            # History lists messages without the event's place; a thread's parent carries its own ts
+            # as thread_ts, which its live event did not (it was a top-level message then).
+            event = dict(message, channel=channel, channel_type="im")
+            if event.get("thread_ts") == event.get("ts"):
+                del event["thread_ts"]
+            outcome = await self._take_message(event, {}, context)
+            if isinstance(outcome, BoltResponse):  # stopping, or storage failed: the next start goes on
+                log.warning("Stopped catching up DM %s (%s); the rest waits for the next start", channel, outcome.status)
+                break
+            taken += outcome
+        return taken
 
     async def _restart(self, team: str, channel: str, user: str, thread_ts: str | None, tag: PostTag) -> None:
         await self.runner.new_conversation(session_user_id(team, channel, user))

@@ -155,7 +155,7 @@ class SlackPoster:
             return None
         found: dict[str, str] = {}
         for message in result.get("messages") or []:
-            if not self._ours(message):
+            if not self.is_ours(message):
                 continue
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
@@ -163,7 +163,8 @@ class SlackPoster:
                 found[str(payload.get("part"))] = str(message["ts"])
         return found
 
-    def _ours(self, message: dict[str, Any]) -> bool:
+    def is_ours(self, message: dict[str, Any]) -> bool:
+        """Whether a message read back from Slack was posted by this app's bot."""
         if self.bot_id is not None and message.get("bot_id") == self.bot_id:
             return True
         return self.bot_user_id is not None and message.get("user") == self.bot_user_id

@@ -5,6 +5,10 @@ runs unchanged against it: the product only needs `SLACK_API_URL` pointed here. 
 as Slack sends them (event_callback envelopes with `authorizations`, `x-www-form-urlencoded` slash
 commands, Socket Mode envelopes with `retry_attempt`), and every Web API call is recorded so tests
 can assert what the app did, including what it did *not* do.
+
+Like Slack, it keeps the messages people (and other bots) post, whether or not their event reaches
+the app: a message sent through `send_event`/`send_envelope` is kept, and `post_user_message` keeps
+one without delivering it (the app was down). `conversations.history` lists them with the bot's own.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class SlackStandIn:
         self.signing_secret = signing_secret
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message posted by the bot
+        self.others: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> a person's or another bot's
         self.envelopes: list[Envelope] = []
         self.socket_connections = 0
         self._failures: dict[str, list[_Failure]] = {}
@@ -240,35 +245,99 @@ class SlackStandIn:
             return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
+    def _in_channel(self, channel: str) -> dict[str, dict[str, Any]]:
+        """Every message in `channel` (the bot's and everyone else's), by ts."""
+        found = {ts: m for (ch, ts), m in self.others.items() if ch == channel}
+        found.update({ts: m for (ch, ts), m in self.messages.items() if ch == channel})
+        return found
+
     def _api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A thread, oldest first: its parent and replies (only the bot's own messages are known here)."""
+        """A thread, oldest first: its parent and replies."""
         channel, ts = args.get("channel", ""), args.get("ts", "")
-        thread = [
-            m for (ch, m_ts), m in self.messages.items() if ch == channel and (m_ts == ts or m.get("thread_ts") == ts)
-        ]
+        thread = [m for m_ts, m in self._in_channel(channel).items() if m_ts == ts or m.get("thread_ts") == ts]
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": self._listed(thread, args, newest_first=False), "has_more": False}
+        messages, has_more = self._listed(thread, args, newest_first=False)
+        return {"ok": True, "messages": messages, "has_more": has_more}
 
     def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A channel's top-level messages, newest first (thread replies stay in their threads)."""
-        channel = args.get("channel", "")
-        top = [
-            m for (ch, m_ts), m in self.messages.items() if ch == channel and m.get("thread_ts", m_ts) == m_ts
-        ]
-        return {"ok": True, "messages": self._listed(top, args, newest_first=True), "has_more": False}
+        """A channel's top-level messages, newest first: thread replies stay in their threads (unless
+        also sent to the channel), and a thread's parent carries `thread_ts` and `reply_count`."""
+        everything = self._in_channel(args.get("channel", ""))
+        top: list[dict[str, Any]] = []
+        for ts, m in everything.items():
+            if m.get("thread_ts", ts) != ts and m.get("subtype") != "thread_broadcast":
+                continue
+            replies = sum(1 for other in everything.values() if other.get("thread_ts") == ts and other["ts"] != ts)
+            top.append(dict(m, thread_ts=ts, reply_count=replies) if replies else m)
+        messages, has_more = self._listed(top, args, newest_first=True)
+        return {"ok": True, "messages": messages, "has_more": has_more}
 
     @staticmethod
-    def _listed(messages: list[dict[str, Any]], args: dict[str, Any], *, newest_first: bool) -> list[dict[str, Any]]:
-        """Slack's paging arguments: `oldest` (exclusive), `limit`; metadata only when asked for."""
+    def _listed(messages: list[dict[str, Any]], args: dict[str, Any], *, newest_first: bool) -> tuple[list[dict[str, Any]], bool]:
+        """Slack's paging arguments: `oldest` and `latest` (exclusive unless `inclusive`), `limit`
+        (default 100; with newest first, the newest of the range); metadata only when asked for.
+        Returns the page and `has_more`."""
+
+        def flag(name: str) -> bool:
+            return str(args.get(name, "")).lower() in ("1", "true")
+
         oldest = float(args.get("oldest") or 0)
-        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        chosen = sorted((m for m in messages if float(m["ts"]) > oldest), key=lambda m: float(m["ts"]), reverse=newest_first)
-        chosen = chosen[: int(args.get("limit") or 100)]
-        return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in chosen]
+        latest = float(args["latest"]) if args.get("latest") else float("inf")
+        inclusive = flag("inclusive")
+        in_range = [
+            m for m in messages
+            if (float(m["ts"]) >= oldest if inclusive else float(m["ts"]) > oldest)
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        ]
+        chosen = sorted(in_range, key=lambda m: float(m["ts"]), reverse=newest_first)
+        limit = int(args.get("limit") or 100)
+        page = chosen[:limit]
+        with_metadata = flag("include_all_metadata")
+        return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page], len(chosen) > limit
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}&app_id={APP_ID}"}
+
+    # -- what people posted -----------------------------------------------------------------------
+
+    def record_message(self, event: dict[str, Any]) -> None:
+        """Keep what a `message` (or `app_mention`) event says was posted, as Slack keeps it whether or
+        not the event reaches the app: a new message, an edit, or a deletion. The bot's own posts
+        are kept by `chat.postMessage`; a bot post built by `bot_post` is kept here like anyone's."""
+        if event.get("type") not in ("message", "app_mention") or not event.get("channel"):
+            return
+        channel, subtype = event["channel"], event.get("subtype")
+        if subtype == "message_changed":
+            edited = event.get("message") or {}
+            if edited.get("ts"):
+                self.others[(channel, edited["ts"])] = self._as_stored(edited)
+            return
+        if subtype == "message_deleted":
+            self.others.pop((channel, event.get("deleted_ts", "")), None)
+            return
+        if event.get("ts"):
+            self.others[(channel, event["ts"])] = self._as_stored(event)
+
+    @staticmethod
+    def _as_stored(event: dict[str, Any]) -> dict[str, Any]:
+        """A message as history lists it: without the event's own fields (the place, event_ts)."""
+        stored = {k: v for k, v in event.items() if k not in ("channel", "channel_type", "event_ts")}
+        stored["type"] = "message"
+        return stored
+
+    def post_user_message(
+        self, *, user: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """A person posts `text`: Slack keeps it (history lists it) but the event is not delivered, as
+        while the app is down. Returns the event, should a test deliver it later."""
+        event = self.user_message(user=user, channel=channel, text=text, thread_ts=thread_ts)
+        self.record_message(event)
+        return event
+
+    def user_messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages people and other bots posted in `channel`, oldest first."""
+        return sorted((m for (ch, _ts), m in self.others.items() if ch == channel), key=lambda m: float(m["ts"]))
 
     # -- what the bot posted, as a user would see it ----------------------------------------------
 
@@ -334,6 +403,7 @@ class SlackStandIn:
             return resp.status, await resp.text()
 
     async def send_event(self, url: str, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> tuple[int, str]:
+        self.record_message(event)
         body = json.dumps(self.event_callback(event, event_id=event_id)).encode()
         return await self.post_signed(url, body, **kwargs)
 
@@ -397,6 +467,8 @@ class SlackStandIn:
     ) -> Envelope:
         """Push one envelope down the newest Socket Mode connection, as Slack does."""
         await self.wait_socket()
+        if type == "events_api":
+            self.record_message(payload.get("event") or {})
         envelope = Envelope(envelope_id or str(uuid.uuid4()), payload, type, retry_attempt)
         self.envelopes.append(envelope)
         await self._sockets[-1].send_json(
