@@ -51,6 +51,7 @@ DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 MESSAGE_LIMIT = 2000  # Discord rejects longer content with a 400 (code 50035); discord.py does not check.
 NO_MENTIONS = discord.AllowedMentions.none()
+RESEND_AFTER_S = 90.0  # see `resend_after_s`; well past discord.py's own retries of a send (~25 s)
 TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
 
 # Catch-up after a (re)connect (see `_PlannerMixin.catch_up`): which places are checked, and how much
@@ -375,9 +376,12 @@ class _PlannerMixin:
         self._inflight: set[asyncio.Task[Any]] = set()
         # Answers not sent within `recovery_after_s` (a crash, Discord down) are sent by a sweep.
         self.recovery_every_s = 60.0
-        self.typing_every_s = TYPING_EVERY_S
         self.recovery_after_s = 300.0
+        # An answer that failed to go out is resent sooner, while Discord still knows its nonces
+        # ("the past few minutes"), so a piece that did get through is returned, not posted again.
+        self.resend_after_s = RESEND_AFTER_S
         self._recovery: asyncio.Task[None] | None = None
+        self.typing_every_s = TYPING_EVERY_S
         # Discord does not redeliver: after a READY, history is read for what no session received.
         self.catch_up_window_s = CATCH_UP_WINDOW_S
         self.catch_up_channels = CATCH_UP_MAX_CHANNELS
@@ -397,7 +401,13 @@ class _PlannerMixin:
     async def setup_hook(self) -> None:
         """Runs at the end of login: start the recovery sweep, sync the slash commands."""
         self._recovery = asyncio.create_task(
-            self.runner.run_recovery(self.redeliver, platform="discord", every_s=self.recovery_every_s, older_than_s=self.recovery_after_s),
+            self.runner.run_recovery(
+                self.redeliver,
+                platform="discord",
+                every_s=self.recovery_every_s,
+                older_than_s=self.recovery_after_s,
+                answered_after_s=self.resend_after_s,
+            ),
             name="discord-recovery",
         )
         if not self.sync_commands_on_setup:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 
 import pytest
@@ -11,9 +12,9 @@ import pytest
 from tests.flaky_model import FlakyModel
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core.messages import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY, Reaction
+from trip_planner.core.messages import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY, Reaction, Reply
 from trip_planner.core.runner import TripPlannerRunner, reaction_kind
-from trip_planner.core.store import inbound
+from trip_planner.core.store import InboundRecord, inbound
 
 SEED = [
     "I want to plan a trip to Paris in March 2025",
@@ -316,6 +317,32 @@ async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url
         assert await r.sessions.get_query_count("u") == 1
         assert await r.recover_undelivered(deliver, platform="t", older_than_s=0) == 0  # delivered once only
         assert len(delivered) == 2
+    finally:
+        await r.close()
+
+
+async def test_an_answer_that_failed_to_post_can_be_resent_sooner_than_a_lost_turn_is_redone(sqlite_url: str) -> None:
+    """`answered_after_s`: an answered message only missing its post is swept after that delay, while
+    a message never answered (perhaps still running somewhere) waits out `older_than_s`."""
+    r = await _runner(sqlite_url)
+    try:
+        await r.ask("u", "Trip to Rome", message_id="t:answered")  # answered, never marked delivered
+        await r.sessions.store.claim_inbound(message_id="t:received", user_id="v", text="Trip to Oslo")
+        from sqlalchemy import update as sql_update
+
+        a_while_ago = time.time() - 120
+        async with r.sessions.store.engine.begin() as conn:
+            await conn.execute(sql_update(inbound).values(received_at=a_while_ago))
+            await conn.execute(sql_update(inbound).where(inbound.c.answered_at.is_not(None)).values(answered_at=a_while_ago))
+        delivered: list[str] = []
+
+        async def deliver(record: InboundRecord, reply: Reply) -> None:
+            delivered.append(record.message_id)
+
+        # Without it, both wait out the five minutes.
+        assert await r.recover_undelivered(deliver, platform="t", older_than_s=300) == 0
+        assert await r.recover_undelivered(deliver, platform="t", older_than_s=300, answered_after_s=90) == 1
+        assert delivered == ["t:answered"]
     finally:
         await r.close()
 

@@ -237,7 +237,13 @@ class TripPlannerRunner:
         await self.sessions.store.mark_delivered(message_id=message_id)
 
     async def recover_undelivered(
-        self, deliver: Deliver, *, platform: str, older_than_s: float = 300.0, limit: int = 50
+        self,
+        deliver: Deliver,
+        *,
+        platform: str,
+        older_than_s: float = 300.0,
+        answered_after_s: float | None = None,
+        limit: int = 50,
     ) -> int:
         """Answer and deliver messages a crashed or failed worker left behind.
 
@@ -247,12 +253,21 @@ class TripPlannerRunner:
         worker: each message is leased to one, and answering re-checks the message under the
         conversation lock. Only messages whose id starts with `platform` + ":" are considered: each
         adapter delivers its own platform's answers. Returns how many messages were delivered.
+
+        `answered_after_s` (default: `older_than_s`) is how long an answered message may stay unposted
+        before the sweep posts it: shorter suits a platform whose posts are idempotent for only a few
+        minutes (Discord's nonces), as long as it exceeds the adapter's own posting time.
         """
         delivered = 0
         store = self.sessions.store
         prefix = f"{platform}:"
-        for record in await store.undelivered_inbound(prefix=prefix, older_than_s=older_than_s, limit=limit):
-            if not await store.lease_for_recovery(message_id=record.message_id, older_than_s=older_than_s):
+        pending = await store.undelivered_inbound(
+            prefix=prefix, older_than_s=older_than_s, answered_older_than_s=answered_after_s, limit=limit
+        )
+        for record in pending:
+            if not await store.lease_for_recovery(
+                message_id=record.message_id, older_than_s=older_than_s, answered_older_than_s=answered_after_s
+            ):
                 continue
             if record.status == "received":
                 log.info("Answering message %s left unanswered by an earlier run", record.message_id)
@@ -277,12 +292,20 @@ class TripPlannerRunner:
         return delivered
 
     async def run_recovery(
-        self, deliver: Deliver, *, platform: str, every_s: float = 60.0, older_than_s: float = 300.0
+        self,
+        deliver: Deliver,
+        *,
+        platform: str,
+        every_s: float = 60.0,
+        older_than_s: float = 300.0,
+        answered_after_s: float | None = None,
     ) -> None:
         """Sweep for undelivered messages until cancelled; adapters run it as a background task."""
         while True:
             try:
-                await self.recover_undelivered(deliver, platform=platform, older_than_s=older_than_s)
+                await self.recover_undelivered(
+                    deliver, platform=platform, older_than_s=older_than_s, answered_after_s=answered_after_s
+                )
             except Exception:
                 log.exception("Recovery sweep failed; trying again in %.0fs", every_s)
             await asyncio.sleep(every_s)

@@ -31,9 +31,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -394,10 +396,24 @@ class ConversationStore:
     def _last_touched() -> Any:
         return func.coalesce(inbound.c.attempt_at, inbound.c.answered_at, inbound.c.received_at)
 
-    async def undelivered_inbound(self, *, prefix: str, older_than_s: float, limit: int = 50) -> list[InboundRecord]:
+    @classmethod
+    def _stale(cls, now: float, older_than_s: float, answered_older_than_s: float | None) -> Any:
+        """Untouched for `older_than_s`; an answered one (only its posting is missing) already after
+        `answered_older_than_s` when given."""
+        if answered_older_than_s is None:
+            return cls._last_touched() <= now - older_than_s
+        return or_(
+            and_(inbound.c.status == "received", cls._last_touched() <= now - older_than_s),
+            and_(inbound.c.status != "received", cls._last_touched() <= now - answered_older_than_s),
+        )
+
+    async def undelivered_inbound(
+        self, *, prefix: str, older_than_s: float, limit: int = 50, answered_older_than_s: float | None = None
+    ) -> list[InboundRecord]:
         """Messages whose id starts with `prefix` (one platform's) and whose answer never reached the
-        platform (unanswered, or answered but not posted), untouched for `older_than_s`; oldest first."""
-        cutoff = time.time() - older_than_s
+        platform (unanswered, or answered but not posted), untouched for `older_than_s` (answered ones:
+        `answered_older_than_s`, when given); oldest first."""
+        stale = self._stale(time.time(), older_than_s, answered_older_than_s)
         async with self._tx() as conn:
             rows = (
                 await conn.execute(
@@ -405,7 +421,7 @@ class ConversationStore:
                     .where(
                         inbound.c.message_id.startswith(prefix, autoescape=True),
                         inbound.c.delivered_at.is_(None),
-                        self._last_touched() <= cutoff,
+                        stale,
                     )
                     .order_by(inbound.c.received_at)
                     .limit(limit)
@@ -464,9 +480,12 @@ class ConversationStore:
         by_id = {r._mapping["message_id"]: _inbound(r) for r in rows}
         return [by_id[m] for m in newest.values() if m in by_id]
 
-    async def lease_for_recovery(self, *, message_id: str, older_than_s: float) -> bool:
+    async def lease_for_recovery(
+        self, *, message_id: str, older_than_s: float, answered_older_than_s: float | None = None
+    ) -> bool:
         """Take one undelivered message for a recovery attempt; False when another worker took it
-        (or it was delivered) since it was listed. A crashed attempt frees it after `older_than_s`."""
+        (or it was delivered) since it was listed. A crashed attempt frees it after `older_than_s`
+        (`answered_older_than_s` for an answered message, when given)."""
         now = time.time()
         async with self._tx() as conn:
             result = await conn.execute(
@@ -474,7 +493,7 @@ class ConversationStore:
                 .where(
                     inbound.c.message_id == message_id,
                     inbound.c.delivered_at.is_(None),
-                    self._last_touched() <= now - older_than_s,
+                    self._stale(now, older_than_s, answered_older_than_s),
                 )
                 .values(attempt_at=now)
             )
