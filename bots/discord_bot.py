@@ -701,8 +701,14 @@ class _PlannerMixin:
             nonce = answer_nonce(inbound_key, index)
             try:
                 if reply_to is not None and index == 0:
-                    sent = await reply_to.reply(
-                        chunk, mention_author=False, allowed_mentions=NO_MENTIONS, nonce=nonce
+                    # A reply to a message deleted meanwhile is sent as a plain message: without this,
+                    # Discord refuses it (400) and the answer would be retried for days.
+                    sent = await channel.send(
+                        chunk,
+                        reference=reply_to.to_reference(fail_if_not_exists=False),
+                        mention_author=False,
+                        allowed_mentions=NO_MENTIONS,
+                        nonce=nonce,
                     )
                 else:
                     sent = await channel.send(chunk, allowed_mentions=NO_MENTIONS, nonce=nonce)

@@ -580,6 +580,27 @@ async def test_a_sent_answer_is_never_swept_again(discord_standin: DiscordStandI
         assert len(contents(discord_standin, discord_standin.dm_channel(ALICE))) == 1
 
 
+async def test_an_answer_to_a_mention_deleted_meanwhile_is_sent_once_without_the_reply(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    """Discord refuses a reply to a deleted message; the answer goes out as a plain message instead of
+    being retried for days."""
+    discord_standin.refuse("POST", rf"/channels/{CHANNEL}/messages", status=503, times=1)  # the live send fails
+    async with running_bot(discord_standin, settings) as bot:
+        mention = await discord_standin.send_server_message(
+            guild_id=GUILD, channel_id=CHANNEL, user_id=ALICE, content="I want to go to Paris"
+        )
+        await handled(discord_standin, bot, "message", 1)
+        assert contents(discord_standin, CHANNEL) == []
+        discord_standin.delete_message(CHANNEL, int(mention["id"]))
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 1
+        [sent] = [c for c in discord_standin.calls_to("POST", rf"/channels/{CHANNEL}/messages") if c.seq in discord_standin.created_ids]
+        assert sent.body["message_reference"]["fail_if_not_exists"] is False
+        created = discord_standin.channel_messages[CHANNEL][discord_standin.created_ids[sent.seq]]
+        assert "Paris" in created["content"] and "message_reference" not in created  # a plain message
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
+
+
 async def test_a_recovered_server_answer_is_still_a_reply_to_the_mention(
     discord_standin: DiscordStandIn, settings: Settings
 ) -> None:

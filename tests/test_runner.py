@@ -347,6 +347,23 @@ async def test_an_answer_that_failed_to_post_can_be_resent_sooner_than_a_lost_tu
         await r.close()
 
 
+async def test_an_answer_counts_its_age_from_the_answer_not_an_earlier_recovery_attempt(sqlite_url: str) -> None:
+    """A sweep leased a message while it was unanswered, the live worker answered it later: the
+    sweep must not take the fresh answer for a stale one (it would post it beside the live post)."""
+    r = await _runner(sqlite_url)
+    store = r.sessions.store
+    try:
+        await store.claim_inbound(message_id="t:1", user_id="u", text="Trip to Rome")
+        from sqlalchemy import update as sql_update
+
+        async with store.engine.begin() as conn:
+            await conn.execute(sql_update(inbound).values(received_at=time.time() - 400, attempt_at=time.time() - 200))
+        await store.finish_inbound(message_id="t:1", status="answered", answer="Rome!", conversation_id=None)
+        assert await store.undelivered_inbound(prefix="t:", older_than_s=300, answered_older_than_s=90) == []
+    finally:
+        await r.close()
+
+
 async def test_a_failed_delivery_is_tried_again_later(sqlite_url: str) -> None:
     r = await _runner(sqlite_url)
     attempts = 0

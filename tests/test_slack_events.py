@@ -20,6 +20,7 @@ from google.adk.models import BaseLlm, LlmResponse
 from google.genai import types
 
 from bots.slack import SlackBot, SlackConfig, session_user_id
+from bots.slack.formatting import render
 from bots.slack.app import (
     COMMAND_HELP,
     COMMAND_WAIT,
@@ -33,6 +34,7 @@ from tests.flaky_model import FlakyModel
 from tests.standins.slack import SlackStandIn, slack_standin, wait_until  # noqa: F401  (the `slack` fixture)
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
+from trip_planner.core.messages import APOLOGY
 from trip_planner.core.runner import (
     SATISFIED_REPLY,
     UNSATISFIED_REPLY,
@@ -472,6 +474,27 @@ async def test_a_post_slack_made_before_failing_is_not_posted_again(settings: Se
         await echo_runner.close()
 
 
+async def test_a_long_answer_whose_part_failed_is_completed_in_order_by_the_sweep(settings: Settings, slack: SlackStandIn) -> None:
+    """When part 2 of 3 is refused, part 3 waits too: the sweep posts both later, in order."""
+    paragraph = "\n".join(f"Day {i}: walk the old town, eat well, and rest." for i in range(60))
+    echo_runner, bot = await echo_bot(settings, slack, repeat=3)
+    try:
+        released = slack.hold("chat.update")  # the placeholder becomes part 1; hold its answer back
+        await bot.send(slack.user_message(user=ALICE, channel=DM, text=paragraph))
+        await wait_until(lambda: len(slack.calls_to("chat.update", ok_only=False)) == 1, what="part 1")
+        slack.fail_next("chat.postMessage", status=400, retry_after=None)  # part 2 is refused
+        released.set()
+        await wait_until(lambda: bot.bot.in_flight == 0, what="the delivery to give up")
+        assert len(slack.bot_messages(DM)) == 1, "part 3 went out although part 2 had not"
+
+        assert await echo_runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 1
+        parts = [m["text"] for m in slack.bot_messages(DM)]  # as the user reads them, top to bottom
+        assert parts == render("\n".join([paragraph] * 3)) and len(parts) == 3
+    finally:
+        await bot.bot.stop()
+        await echo_runner.close()
+
+
 async def test_after_a_crash_the_sweep_turns_the_left_placeholder_into_the_answer(settings: Settings, slack: SlackStandIn) -> None:
     """A worker dies mid-turn with "Planning…" on screen; the next one answers in that message."""
     crashed_runner = TripPlannerRunner(settings, agent=build_concierge(FlakyModel()))
@@ -518,6 +541,67 @@ async def test_a_message_that_could_not_be_stored_is_refused_and_answered_when_s
     status, _ = await bot.send(event, event_id="Ev0STORAGE1", retry_num=1)
     assert status == 200
     [answer] = [m for m in await bot.answered(DM, 1) if m["text"] != PLACEHOLDER]
+    assert "Lisbon" in answer["text"]
+
+
+async def test_a_retry_arriving_while_the_first_delivery_is_still_storing_is_not_acknowledged_early(
+    bot: Bot, slack: SlackStandIn, settings: Settings
+) -> None:
+    """Slack retries when storing takes longer than 3 seconds. If that store then fails, the retry must
+    not have been acknowledged meanwhile as a duplicate of a message that was never stored."""
+    import sqlite3
+
+    database = settings.database_url.split(":///", 1)[1]
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the database is busy: our inserts wait
+    blocker.execute("ALTER TABLE tp_inbound RENAME TO tp_inbound_away")  # ...and then fail
+    event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
+    try:
+        first = asyncio.create_task(bot.send(event, event_id="Ev0SLOWSTORE"))
+        retry = asyncio.create_task(bot.send(event, event_id="Ev0SLOWSTORE", retry_num=1))
+        await asyncio.wait({first, retry}, timeout=0.5)  # both are in; neither may be acknowledged yet
+        blocker.execute("COMMIT")
+        statuses = sorted([(await first)[0], (await retry)[0]])
+    finally:
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        blocker.execute("ALTER TABLE tp_inbound_away RENAME TO tp_inbound")
+        blocker.close()
+    assert statuses == [500, 500], "a delivery was acknowledged although the message was not stored"
+    status, _ = await bot.send(event, event_id="Ev0SLOWSTORE", retry_num=2)
+    assert status == 200
+    [answer] = [m for m in await bot.answered(DM, 1) if m["text"] != PLACEHOLDER]
+    assert "Lisbon" in answer["text"]
+
+
+async def test_an_apology_shown_instead_of_the_placeholder_becomes_the_answer_once_recovered(
+    bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner, settings: Settings
+) -> None:
+    """No placeholder could be posted, then storage failed mid-turn: the user sees an apology, and
+    when the recovery sweep answers the message the apology turns into the answer (it must not pass
+    for the answer's first part, leaving the user with the apology alone)."""
+    import sqlite3
+
+    database = settings.database_url.split(":///", 1)[1]
+
+    def rename(old: str, new: str) -> None:
+        with sqlite3.connect(database) as conn:
+            conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+    slack.fail_next("chat.postMessage", status=400, retry_after=None)  # the placeholder is refused
+    released = slack.hold("chat.postMessage")
+    await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
+    await wait_until(lambda: len(slack.calls_to("chat.postMessage", ok_only=False)) == 1, what="the placeholder attempt")
+    await asyncio.to_thread(rename, "tp_conversations", "tp_conversations_away")  # the turn cannot run
+    try:
+        released.set()
+        await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [APOLOGY], what="the apology")
+        await wait_until(lambda: bot.bot.in_flight == 0, what="the failed turn to end")
+    finally:
+        await asyncio.to_thread(rename, "tp_conversations_away", "tp_conversations")
+
+    assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 1
+    [answer] = slack.bot_messages(DM)
     assert "Lisbon" in answer["text"]
 
 

@@ -87,10 +87,11 @@ def _try_elsewhere() -> BoltResponse:
 
 
 class _SeenMessages:
-    """In-process memory of message keys already taken, for the message/app_mention double.
+    """In-process memory of notes already posted ("new trip", "I can only read text").
 
-    Both arrive within milliseconds; the first must win before either posts a placeholder. This is
-    only the fast path: the durable dedupe across restarts and workers is the core's `ask`.
+    Notes are not stored in the core, so nothing else stops the same message, arriving as `message`
+    and `app_mention` or as a Slack retry, from getting two. Questions need no such memory: the core's
+    durable insert decides, and only after it succeeded is anything posted.
     """
 
     def __init__(self, ttl_s: float = SEEN_TTL_S, max_items: int = 50_000) -> None:
@@ -106,10 +107,6 @@ class _SeenMessages:
             return False
         self._items[key] = now
         return True
-
-    def forget(self, key: str) -> None:
-        """Let a later delivery of `key` through (this one could not be stored)."""
-        self._items.pop(key, None)
 
 
 class SlackBot:
@@ -304,15 +301,17 @@ class SlackBot:
         ):
             return False  # a channel message that is not for us (mentions come as app_mention)
         key = message_key(team, channel, ts)
-        if not self._seen.claim(key):
-            return False
         if subtype == "file_share":
-            self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
+            if self._seen.claim(key):
+                self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
             return True
         text = _MENTION.sub("", event.get("text") or "").strip()
         if event.get("channel_type") == "im" and _PUNCT.sub("", text).strip().lower() in RESTART_WORDS:
-            self._spawn(self._restart(team, channel, user, thread_ts, PostTag(key, "note", ts)), f"slack-new-{key}")
+            if self._seen.claim(key):
+                self._spawn(self._restart(team, channel, user, thread_ts, PostTag(key, "note", ts)), f"slack-new-{key}")
             return True
+        # Deduplicated by the core's durable insert alone: an in-memory "seen" mark taken before the
+        # insert succeeded would let a retry arriving meanwhile be acknowledged and the message lost.
         return await self._accept(team, channel, user, ts, thread_ts, text)
 
     async def _on_app_mention(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> BoltResponse | None:
@@ -326,10 +325,9 @@ class SlackBot:
         team, channel, user, ts = team_of(context, body), event["channel"], event["user"], event["ts"]
         thread_ts = event.get("thread_ts") or ts
         key = message_key(team, channel, ts)
-        if not self._seen.claim(key):
-            return None
         if event.get("subtype") == "file_share" or (event.get("files") and not _MENTION.sub("", event.get("text") or "").strip()):
-            self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
+            if self._seen.claim(key):
+                self._spawn(self.poster.post(channel, thread_ts, FILES_NOTE, PostTag(key, "note", ts)), f"slack-files-{key}")
             return None
         text = _MENTION.sub("", event.get("text") or "").strip()
         taken = await self._accept(team, channel, user, ts, thread_ts, text)
@@ -417,12 +415,14 @@ class SlackBot:
             accepted = await self.runner.accept(session_user_id(team, channel, user), text, message_id=key, reply_to=reply_to)
         except Exception:
             log.exception("Could not store Slack message %s; refusing it so Slack delivers it again", key)
-            self._seen.forget(key)
             return BoltResponse(status=500, body="")
         if accepted is None:
             log.info("Slack message %s was already taken; not answering again", key)
             return False
-        self._spawn(self._answer_in_thread(accepted, team, channel, user, ts, thread_ts), f"slack-answer-{key}")
+        task = self._spawn(self._answer_in_thread(accepted, team, channel, user, ts, thread_ts), f"slack-answer-{key}")
+        # `answer` gives the user's queue place back, but a task cancelled before it starts (at the end
+        # of a shutdown) never runs it; releasing twice is harmless.
+        task.add_done_callback(lambda _task: accepted.ticket.release())
         return True
 
     async def _answer_in_thread(
@@ -459,7 +459,10 @@ class SlackBot:
             # The core turns model failures into an apology itself; this is storage being down. Say so
             # rather than leaving "Planning…" up forever.
             log.exception("Could not answer Slack message %s", key)
-            await self._deliver(channel, thread_ts, APOLOGY, key, ts, {PLACEHOLDER_PART: placeholder} if placeholder else {})
+            # Shown in the placeholder's place and tagged as one: the message is still unanswered, and
+            # when the recovery sweep answers it, it turns this apology into the answer.
+            if placeholder is None or not await self.poster.update(channel, placeholder, APOLOGY):
+                await self.poster.post(channel, thread_ts, APOLOGY, PostTag(key, PLACEHOLDER_PART, ts))
             return
         if reply.duplicate:
             log.info("Slack message %s was already taken; not answering again", key)
@@ -664,11 +667,11 @@ class SlackBot:
         complete = first is not None
         if first is not None:
             posted.append(first)
-        for part, chunk in enumerate(chunks[1:], start=1):
-            ts = existing.get(str(part)) or await self.poster.post(channel, thread_ts, chunk, PostTag(key, str(part), since))
-            if ts is None:
-                complete = False
-            else:
+            for part, chunk in enumerate(chunks[1:], start=1):
+                ts = existing.get(str(part)) or await self.poster.post(channel, thread_ts, chunk, PostTag(key, str(part), since))
+                if ts is None:  # the rest waits for the recovery sweep, so the parts stay in order
+                    complete = False
+                    break
                 posted.append(ts)
         for answer_ts in posted:
             self._answer_threads[answer_ts] = thread_ts

@@ -431,6 +431,10 @@ class DiscordStandIn:
         pattern = re.compile(path_regex)
         return [c for c in self.calls if c.method == method and pattern.fullmatch(c.path)]
 
+    def delete_message(self, channel_id: int, message_id: int) -> None:
+        """A person deletes their message (Discord would also send MESSAGE_DELETE; the bot ignores it)."""
+        self.channel_messages.get(channel_id, {}).pop(message_id, None)
+
     def sent_messages(self, channel_id: int | None = None) -> list[dict[str, Any]]:
         """Bodies of the requests that created a message, in order: what the person sees.
 
@@ -684,6 +688,13 @@ class DiscordStandIn:
             body = call.body or {}
             if len(body.get("content") or "") > 2000 or len(str(body.get("nonce") or "")) > 25:
                 return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
+            reference = body.get("message_reference")
+            if reference and int(reference.get("message_id") or 0) not in self.channel_messages.get(int(m.group(1)), {}):
+                # Replying to a message that is gone: refused, unless the sender allowed a plain send.
+                if reference.get("fail_if_not_exists", True):
+                    return _json({"message": "Invalid Form Body", "code": 50035, "errors": {"message_reference": {
+                        "_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}}}, status=400)
+                body = {k: v for k, v in body.items() if k != "message_reference"}
             key = (str(self.bot_id), str(body["nonce"])) if body.get("nonce") is not None else None
             if key is not None and body.get("enforce_nonce") and key in self._nonces:
                 # Discord: "If another message was created by the same author with the same nonce,

@@ -173,6 +173,13 @@ class SlackStandIn:
             if failure.times <= 0:
                 failures.pop(0)
             call.status = failure.status
+        response = await self._answer_call(method, args, token, failure)
+        held = self._held.get(method)
+        if held is not None:  # whatever the answer, it is kept back until the test lets it go
+            await held.wait()
+        return response
+
+    async def _answer_call(self, method: str, args: dict[str, Any], token: str | None, failure: _Failure | None) -> web.Response:
         if failure is not None and not failure.after_apply:
             return self._failure_response(failure)
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
@@ -182,9 +189,6 @@ class SlackStandIn:
         body = handler(args) if handler else {"ok": True}
         if failure is not None:
             return self._failure_response(failure)
-        held = self._held.get(method)
-        if held is not None:
-            await held.wait()
         return web.json_response(body)
 
     @staticmethod

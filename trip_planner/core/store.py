@@ -375,7 +375,9 @@ class ConversationStore:
         await conn.execute(
             update(inbound)
             .where(inbound.c.message_id == message_id)
-            .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time())
+            # attempt_at is cleared: from now on the row's age counts from its answer (see `_stale`),
+            # not from an earlier recovery attempt that leased it while it was still unanswered.
+            .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time(), attempt_at=None)
         )
 
     async def unanswered_inbound(self, *, older_than_s: float = 0.0, limit: int = 100) -> list[InboundRecord]:
