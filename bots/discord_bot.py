@@ -58,7 +58,10 @@ TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
 # work one pass may do. Messages past the per-channel cap wait for the next reconnect.
 CATCH_UP_WINDOW_S = 24 * 3600.0  # places with a stored message this recent
 CATCH_UP_MAX_CHANNELS = 200  # places per pass, the most recently active first
-CATCH_UP_MAX_MESSAGES = 50  # messages read per channel and pass (one history request)
+# Messages read per channel and pass (discord.py pages 100 per request). In a server channel the
+# starting point is the last *stored* message, a mention: chatter after it is read again on every
+# pass, so the cap must leave room for a busy channel's chatter between two mentions.
+CATCH_UP_MAX_MESSAGES = 300
 CATCH_UP_CONCURRENCY = 4  # channels caught up at once
 
 NEW_TRIP_REPLY = "Started a new trip. Where would you like to go?"
@@ -654,7 +657,7 @@ class _PlannerMixin:
             log.exception("Catching up channel %s failed; skipping it", channel_id)
         if read >= self.catch_up_messages:
             log.warning(
-                "Channel %s had %d or more messages to catch up; the rest waits for the next reconnect",
+                "Channel %s has more than %d messages after the last one stored; later ones are not caught up",
                 channel_id, self.catch_up_messages,
             )
         return answered
