@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -738,6 +739,25 @@ async def test_an_answer_slack_would_not_take_is_posted_once_by_the_recovery_swe
     # The recovered answer is remembered like any other: a 👍 on it closes the conversation.
     await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
     await wait_until(lambda: any(m["text"] == SATISFIED_REPLY for m in slack.bot_messages(DM)), what="the 👍 reply")
+
+
+async def test_an_answer_for_a_conversation_the_bot_was_removed_from_is_given_up_not_retried_forever(
+    bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.fail_next("chat.postMessage", status=500, retry_after=None, times=50)
+    slack.fail_next("chat.update", status=500, retry_after=None, times=50)
+    await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
+    await wait_until(lambda: bot.bot.in_flight == 0 and len(slack.calls_to("chat.postMessage", ok_only=False)) > 0,
+                     what="the failed attempt to finish")
+    slack._failures.clear()
+    slack.remove_bot_from(DM)
+
+    with caplog.at_level(logging.WARNING, logger="trip_planner.core.runner"):
+        assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 0
+    assert any("Giving up on the answer" in r.getMessage() for r in caplog.records)
+    reads = len(slack.calls_to("conversations.history", ok_only=False))
+    assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 0
+    assert len(slack.calls_to("conversations.history", ok_only=False)) == reads  # not tried again
 
 
 async def test_a_delivered_answer_is_never_swept_again(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:

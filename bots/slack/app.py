@@ -37,7 +37,7 @@ from slack_sdk.errors import SlackApiError
 from bots.slack.config import EVENTS_PATH, SlackConfig
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, session_user_id, team_of, thread_key, ts_of_key
-from bots.slack.posting import PLACEHOLDER_PART, POST_EVENT_TYPE, PostTag, SlackPoster, build_client
+from bots.slack.posting import PLACEHOLDER_PART, POST_EVENT_TYPE, PlaceGone, PostTag, SlackPoster, build_client
 from trip_planner.config import ConfigError
 from trip_planner.core.messages import APOLOGY, Reaction, Reply
 from trip_planner.core.runner import (
@@ -45,6 +45,7 @@ from trip_planner.core.runner import (
     UNSATISFIED_REPLY,
     AcceptedMessage,
     TripPlannerRunner,
+    Undeliverable,
 )
 from trip_planner.core.store import InboundRecord
 
@@ -507,7 +508,10 @@ class SlackBot:
             return
         thread_ts = where.get("thread_ts")
         since = ts_of_key(record.message_id)
-        existing = await self.poster.find(channel, thread_ts, record.message_id, since_ts=since)
+        try:
+            existing = await self.poster.find(channel, thread_ts, record.message_id, since_ts=since)
+        except PlaceGone as gone:
+            raise Undeliverable(str(gone)) from None
         if existing is None:
             raise RuntimeError(f"Could not read {channel} to see what reached Slack of the answer to {record.message_id}")
         posted, complete = await self._deliver(channel, thread_ts, reply.text, record.message_id, since, existing)

@@ -94,6 +94,14 @@ class PostTag:
         return {"event_type": POST_EVENT_TYPE, "event_payload": {"message_key": self.message_key, "part": self.part}}
 
 
+# Errors after which reading or posting in a place cannot succeed later either.
+PLACE_GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive"})
+
+
+class PlaceGone(Exception):
+    """Slack says the bot can no longer read or post in a conversation."""
+
+
 class SlackPoster:
     """Posts, updates and deletes the bot's messages; failures are logged and returned as None."""
 
@@ -128,7 +136,11 @@ class SlackPoster:
             except (aiohttp.ClientError, asyncio.TimeoutError) as err:
                 log.warning("Slack chat.postMessage failed in %s (%s); checking whether it posted", channel, type(err).__name__)
             await asyncio.sleep(self.retry_pause_s * (attempt + 1))
-            found = await self.find(channel, thread_ts, tag.message_key, since_ts=tag.since_ts)
+            try:
+                found = await self.find(channel, thread_ts, tag.message_key, since_ts=tag.since_ts)
+            except PlaceGone as gone:
+                log.error("Cannot post part %s of the reply to %s: %s", tag.part, tag.message_key, gone)
+                return None
             if found is None:
                 # Unknown whether Slack has it: posting again could double it. Unmarked, the answer
                 # goes to the recovery sweep, which looks before it posts.
@@ -150,7 +162,13 @@ class SlackPoster:
                 result = await self.client.conversations_history(
                     channel=channel, oldest=since_ts, include_all_metadata=True, limit=200
                 )
-        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except SlackApiError as err:
+            error = err.response.get("error") if err.response is not None else None
+            if error in PLACE_GONE_ERRORS:
+                raise PlaceGone(f"Slack answers {error} for {channel}") from None
+            log.warning("Could not read %s to look for the reply to %s: %s", channel, message_key, error or err)
+            return None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
             log.warning("Could not read %s to look for the reply to %s: %s", channel, message_key, err)
             return None
         found: dict[str, str] = {}

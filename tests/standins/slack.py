@@ -100,6 +100,7 @@ class SlackStandIn:
         self.socket_connections = 0
         self._failures: dict[str, list[_Failure]] = {}
         self._held: dict[str, asyncio.Event] = {}
+        self._gone: set[str] = set()
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_ready = asyncio.Event()
@@ -179,9 +180,15 @@ class SlackStandIn:
             await held.wait()
         return response
 
+    def remove_bot_from(self, channel: str) -> None:
+        """The bot was removed from `channel` (or it was deleted): every call there fails as Slack's do."""
+        self._gone.add(channel)
+
     async def _answer_call(self, method: str, args: dict[str, Any], token: str | None, failure: _Failure | None) -> web.Response:
         if failure is not None and not failure.after_apply:
             return self._failure_response(failure)
+        if args.get("channel") in self._gone:
+            return web.json_response({"ok": False, "error": "channel_not_found"})
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != wanted and method != "response_url":  # a response_url needs no token
             return web.json_response({"ok": False, "error": "invalid_auth"})

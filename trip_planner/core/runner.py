@@ -62,6 +62,11 @@ SATISFIED_REPLY = "Glad I could help! I've closed this trip. Send a new message 
 UNSATISFIED_REPLY = "Thanks for telling me. What should I change? Tell me and I'll rework the plan."
 
 
+class Undeliverable(Exception):
+    """Raised by an adapter's `deliver` when the answer can never be posted where it belongs, so the
+    recovery sweep stops trying instead of retrying it until the message is pruned."""
+
+
 @dataclass(frozen=True)
 class AcceptedMessage:
     """An inbound message stored by `TripPlannerRunner.accept`, holding its place in the user's queue."""
@@ -284,6 +289,11 @@ class TripPlannerRunner:
             try:
                 async with self.delivering(record.user_id):
                     await deliver(record, reply)
+            except Undeliverable as gone:
+                # Trying again cannot help (the bot left the channel, the channel is gone): stop, loudly.
+                log.warning("Giving up on the answer to message %s: %s", record.message_id, gone)
+                await self.mark_delivered(record.message_id)
+                continue
             except Exception:
                 log.exception("Could not deliver the answer to message %s; will try again", record.message_id)
                 continue
