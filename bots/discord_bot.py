@@ -42,6 +42,7 @@ from trip_planner.core.runner import (
     SATISFIED_REPLY,
     UNSATISFIED_REPLY,
     TripPlannerRunner,
+    Undeliverable,
 )
 from trip_planner.core.store import InboundRecord
 
@@ -52,7 +53,11 @@ DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 MESSAGE_LIMIT = 2000  # Discord rejects longer content with a 400 (code 50035); discord.py does not check.
 NO_MENTIONS = discord.AllowedMentions.none()
 RESEND_AFTER_S = 90.0  # see `resend_after_s`; well past discord.py's own retries of a send (~25 s)
-TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
+TYPING_EVERY_S = 8.0
+# Discord JSON error codes after which an answer can never be sent where it belongs: Unknown Channel,
+# and "Cannot send messages to this user" (DMs closed, or the bot blocked). Missing access or
+# permissions (50001, 50013) are not here: a server admin may still fix those.
+GONE_CODES = frozenset({10003, 50007})  # Discord shows "typing…" for about 10 s per request
 
 # Catch-up after a (re)connect (see `_PlannerMixin.catch_up`): which places are checked, and how much
 # work one pass may do. Messages past the per-channel cap wait for the next reconnect.
@@ -676,10 +681,10 @@ class _PlannerMixin:
 
     async def _send_answer(self, message: discord.Message, user_id: str, reply: Reply, *, in_server: bool) -> None:
         async with self.runner.delivering(user_id):
-            complete = await self._send_chunks(
+            failed = await self._send_chunks(
                 message.channel, message if in_server else None, user_id, reply, inbound_message_id(message.id)
             )
-        if complete:
+        if failed is None:
             # Unmarked, the core's recovery sweep sends the answer later (e.g. Discord was down); the
             # nonces keep it from repeating the pieces that did go out.
             await self.runner.mark_delivered(inbound_message_id(message.id))
@@ -691,9 +696,9 @@ class _PlannerMixin:
         user_id: str,
         reply: Reply,
         inbound_key: str,
-    ) -> bool:
+    ) -> discord.HTTPException | None:
         """Send the answer in pieces Discord accepts (the first as a reply in servers) and remember
-        each piece for reactions; True when every piece went out.
+        each piece for reactions; None when every piece went out, else the error that stopped it.
 
         Each piece carries `answer_nonce(inbound_key, index)`, so sending the same answer again (the
         recovery sweep after a failure or a lost response) returns the pieces Discord already has
@@ -720,14 +725,14 @@ class _PlannerMixin:
                     "Could not send piece %d of an answer in channel %s (%s %s)",
                     index + 1, getattr(channel, "id", "?"), err.status, err.text,
                 )
-                return False
+                return err
             if reply.conversation_id is not None:
                 await self.runner.remember_answer(
                     user_id=user_id,
                     conversation_id=reply.conversation_id,
                     message_ref=answer_ref(sent.channel.id, sent.id),
                 )
-        return True
+        return None
 
     async def redeliver(self, record: InboundRecord, reply: Reply) -> None:
         """Send an answer the core recovered (the process died, or Discord failed, before it was sent)."""
@@ -738,7 +743,11 @@ class _PlannerMixin:
         channel = self.get_partial_messageable(int(where["channel_id"]))  # type: ignore[attr-defined]
         reference = channel.get_partial_message(int(where["message_id"])) if where.get("guild_id") else None
         # record.message_id is the same `inbound_message_id` key the live path used: the same nonces.
-        if not await self._send_chunks(channel, reference, record.user_id, reply, record.message_id):
+        error = await self._send_chunks(channel, reference, record.user_id, reply, record.message_id)
+        if error is not None:
+            if error.code in GONE_CODES:
+                # The channel is gone or the person no longer takes DMs from the bot: retrying cannot help.
+                raise Undeliverable(f"Discord error {error.code}: {error.text}")
             raise RuntimeError(f"Discord did not take the answer to {record.message_id}")
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:

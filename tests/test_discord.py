@@ -601,6 +601,24 @@ async def test_an_answer_to_a_mention_deleted_meanwhile_is_sent_once_without_the
         assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
 
 
+async def test_an_answer_to_someone_who_closed_their_dms_is_given_up_not_retried_forever(
+    discord_standin: DiscordStandIn, settings: Settings
+) -> None:
+    channel = discord_standin.dm_channel(ALICE)
+    posts = rf"/channels/{channel}/messages"
+    discord_standin.refuse("POST", posts, status=403, times=2, code=50007)  # live send, then the sweep's
+    async with running_bot(discord_standin, settings) as bot:
+        await discord_standin.send_dm(ALICE, "Plan a trip to Vienna")
+        await handled(discord_standin, bot, "message", 1)
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
+        attempts = len(discord_standin.calls_to("POST", posts))
+        assert attempts == 2
+        # Given up: later sweeps do not try again (a missing permission, 50001, would be retried).
+        assert await bot.runner.recover_undelivered(bot.client.redeliver, platform="discord", older_than_s=0) == 0
+        assert len(discord_standin.calls_to("POST", posts)) == attempts
+        assert contents(discord_standin, channel) == []
+
+
 async def test_a_recovered_server_answer_is_still_a_reply_to_the_mention(
     discord_standin: DiscordStandIn, settings: Settings
 ) -> None:

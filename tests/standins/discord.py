@@ -107,6 +107,7 @@ class _Rule:
     gate: asyncio.Event | None = None
     status: int = 429
     after: bool = False  # process the request, then answer with `status` (the response is lost)
+    code: int = 50001  # the JSON error code of a refusal (50001 Missing Access, 50007 DMs closed…)
     skip: int = 0  # matching requests to let through before the rule applies
     matched: int = 0
 
@@ -409,9 +410,9 @@ class DiscordStandIn:
         """Answer the next `times` matching requests with a 429, as Discord does."""
         self._rules.append(_Rule(method, re.compile(path_regex), times, retry_after=retry_after))
 
-    def refuse(self, method: str, path_regex: str, *, status: int = 403, times: int = 1) -> None:
+    def refuse(self, method: str, path_regex: str, *, status: int = 403, times: int = 1, code: int = 50001) -> None:
         """Answer the next `times` matching requests with an error Discord does not ask to retry."""
-        self._rules.append(_Rule(method, re.compile(path_regex), times, status=status))
+        self._rules.append(_Rule(method, re.compile(path_regex), times, status=status, code=code))
 
     def lose_response(
         self, method: str, path_regex: str, *, status: int = 500, times: int = 1, skip: int = 0
@@ -655,7 +656,8 @@ class DiscordStandIn:
                     return _json({"message": f"{rule.status}: {HTTPStatus(rule.status).phrase}", "code": 0},
                                  status=rule.status)
                 if rule.status != 429:
-                    return _json({"message": "Missing Access", "code": 50001}, status=rule.status)
+                    message = {50007: "Cannot send messages to this user", 10003: "Unknown Channel"}.get(rule.code, "Missing Access")
+                    return _json({"message": message, "code": rule.code}, status=rule.status)
                 return _json(
                     {"message": "You are being rate limited.", "retry_after": rule.retry_after, "global": False},
                     status=429,
