@@ -466,9 +466,10 @@ class SlackBot:
                 await self.poster.post(channel, thread_ts, APOLOGY, PostTag(key, PLACEHOLDER_PART, ts))
             return
         if reply.duplicate:
+            # A recovery sweep answered it while we waited our turn. Its delivery finds our placeholder
+            # by its metadata and turns it into the answer, so it is left alone here: deleting it could
+            # delete the answer.
             log.info("Slack message %s was already taken; not answering again", key)
-            if placeholder is not None:  # a recovery sweep answered it while we waited our turn
-                await self.poster.delete(channel, placeholder)
             return
         async with self.runner.delivering(user_id):  # a quick 👍 waits for `_remember`
             existing = {PLACEHOLDER_PART: placeholder} if placeholder else {}
