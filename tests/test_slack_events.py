@@ -22,6 +22,7 @@ from google.genai import types
 
 from bots.slack import SlackBot, SlackConfig, session_user_id
 from bots.slack.formatting import render
+from bots.slack.posting import PostTag
 from bots.slack.app import (
     COMMAND_HELP,
     COMMAND_WAIT,
@@ -758,6 +759,19 @@ async def test_an_answer_for_a_conversation_the_bot_was_removed_from_is_given_up
     reads = len(slack.calls_to("conversations.history", ok_only=False))
     assert await runner.recover_undelivered(bot.bot.redeliver, platform="slack", older_than_s=0) == 0
     assert len(slack.calls_to("conversations.history", ok_only=False)) == reads  # not tried again
+
+
+async def test_the_lookup_before_posting_again_reads_past_the_first_page(bot: Bot, slack: SlackStandIn) -> None:
+    """A busy DM can hold more than one page of messages since the one being answered: the part
+    already posted is still found, so it is not posted twice."""
+    poster = bot.bot.poster
+    poster.find_page_size = 2
+    inbound = slack.post_user_message(user=ALICE, channel=DM, text=LISBON)
+    key = f"slack:{slack.team_id}:{DM}:{inbound['ts']}"
+    first = await poster.post(DM, None, "Part one of the answer", PostTag(key, "0", inbound["ts"]))
+    for i in range(5):  # the conversation moved on
+        slack.post_user_message(user=ALICE, channel=DM, text=f"And another thing {i}")
+    assert await poster.find(DM, None, key, since_ts=inbound["ts"]) == {"0": first}
 
 
 async def test_a_delivered_answer_is_never_swept_again(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:

@@ -108,6 +108,8 @@ class SlackPoster:
     def __init__(self, client: AsyncWebClient, *, retry_pause_s: float = 1.0) -> None:
         self.client = client
         self.retry_pause_s = retry_pause_s
+        self.find_page_size = 200
+        self.find_pages = 5
         self.bot_id: str | None = None  # set once auth.test has named the bot
         self.bot_user_id: str | None = None
 
@@ -152,33 +154,45 @@ class SlackPoster:
         return None
 
     async def find(self, channel: str, thread_ts: str | None, message_key: str, *, since_ts: str) -> dict[str, str] | None:
-        """The bot's posts for `message_key` in the place (part -> ts), or None if Slack cannot say."""
-        try:
-            if thread_ts is not None:
-                result = await self.client.conversations_replies(
-                    channel=channel, ts=thread_ts, oldest=since_ts, include_all_metadata=True, limit=200
-                )
-            else:
-                result = await self.client.conversations_history(
-                    channel=channel, oldest=since_ts, include_all_metadata=True, limit=200
-                )
-        except SlackApiError as err:
-            error = err.response.get("error") if err.response is not None else None
-            if error in PLACE_GONE_ERRORS:
-                raise PlaceGone(f"Slack answers {error} for {channel}") from None
-            log.warning("Could not read %s to look for the reply to %s: %s", channel, message_key, error or err)
-            return None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
-            log.warning("Could not read %s to look for the reply to %s: %s", channel, message_key, err)
-            return None
+        """The bot's posts for `message_key` in the place (part -> ts), or None if Slack cannot say.
+
+        Reads every message since the inbound one, page by page (at most `find_pages` pages of
+        `find_page_size`): a busy DM or thread can hold more than one page since then.
+        """
         found: dict[str, str] = {}
-        for message in result.get("messages") or []:
-            if not self.is_ours(message):
-                continue
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == POST_EVENT_TYPE and payload.get("message_key") == message_key:
-                found[str(payload.get("part"))] = str(message["ts"])
+        cursor: str | None = None
+        for _page in range(self.find_pages):
+            try:
+                if thread_ts is not None:
+                    result = await self.client.conversations_replies(
+                        channel=channel, ts=thread_ts, oldest=since_ts, include_all_metadata=True,
+                        limit=self.find_page_size, cursor=cursor,
+                    )
+                else:
+                    result = await self.client.conversations_history(
+                        channel=channel, oldest=since_ts, include_all_metadata=True,
+                        limit=self.find_page_size, cursor=cursor,
+                    )
+            except SlackApiError as err:
+                error = err.response.get("error") if err.response is not None else None
+                if error in PLACE_GONE_ERRORS:
+                    raise PlaceGone(f"Slack answers {error} for {channel}") from None
+                log.warning("Could not read %s to look for the reply to %s: %s", channel, message_key, error or err)
+                return None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+                log.warning("Could not read %s to look for the reply to %s: %s", channel, message_key, err)
+                return None
+            for message in result.get("messages") or []:
+                if not self.is_ours(message):
+                    continue
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == POST_EVENT_TYPE and payload.get("message_key") == message_key:
+                    found[str(payload.get("part"))] = str(message["ts"])
+            cursor = (result.get("response_metadata") or {}).get("next_cursor") or None
+            if not result.get("has_more") or cursor is None:
+                return found
+        log.warning("More than %d messages since %s in %s; looked at those only", self.find_pages * self.find_page_size, message_key, channel)
         return found
 
     def is_ours(self, message: dict[str, Any]) -> bool:

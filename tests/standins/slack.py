@@ -14,6 +14,7 @@ one without delivering it (the app was down). `conversations.history` lists them
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -269,7 +270,7 @@ class SlackStandIn:
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         messages, has_more = self._listed(thread, args, newest_first=False)
-        return {"ok": True, "messages": messages, "has_more": has_more}
+        return self._paged(messages, has_more, args)
 
     def _api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel's top-level messages, newest first: thread replies stay in their threads (unless
@@ -282,7 +283,7 @@ class SlackStandIn:
             replies = sum(1 for other in everything.values() if other.get("thread_ts") == ts and other["ts"] != ts)
             top.append(dict(m, thread_ts=ts, reply_count=replies) if replies else m)
         messages, has_more = self._listed(top, args, newest_first=True)
-        return {"ok": True, "messages": messages, "has_more": has_more}
+        return self._paged(messages, has_more, args)
 
     @staticmethod
     def _listed(messages: list[dict[str, Any]], args: dict[str, Any], *, newest_first: bool) -> tuple[list[dict[str, Any]], bool]:
@@ -303,9 +304,17 @@ class SlackStandIn:
         ]
         chosen = sorted(in_range, key=lambda m: float(m["ts"]), reverse=newest_first)
         limit = int(args.get("limit") or 100)
-        page = chosen[:limit]
+        start = int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
+        page = chosen[start:start + limit]
         with_metadata = flag("include_all_metadata")
-        return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page], len(chosen) > limit
+        return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page], len(chosen) > start + limit
+
+    @staticmethod
+    def _paged(messages: list[dict[str, Any]], has_more: bool, args: dict[str, Any]) -> dict[str, Any]:
+        """The response with Slack's cursor paging (`response_metadata.next_cursor`, opaque base64)."""
+        start = int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
+        following = base64.b64encode(f"offset:{start + len(messages)}".encode()).decode() if has_more else ""
+        return {"ok": True, "messages": messages, "has_more": has_more, "response_metadata": {"next_cursor": following}}
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}&app_id={APP_ID}"}
