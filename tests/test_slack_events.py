@@ -190,32 +190,20 @@ async def test_url_verification_and_unknown_events_are_acknowledged(bot: Bot, sl
 
 async def test_retries_get_exactly_one_answer_even_after_a_restart(settings: Settings, slack: SlackStandIn) -> None:
     event = slack.user_message(user=ALICE, channel=DM, text=LISBON)
-    first_runner = TripPlannerRunner(settings)
-    await first_runner.start()
-    first = await start_bot(first_runner, slack)
-    try:
+    async with worker(settings, slack) as first:
         status, _ = await first.send(event, event_id="Ev0RETRY001")
         assert status == 200
         await first.answered(DM, 1)
         status, _ = await first.send(event, event_id="Ev0RETRY001", retry_num=1)
         assert status == 200
         await first.settle()
-    finally:
-        await first.bot.stop()
-        await first_runner.close()
     assert len(posts(slack, DM)) == 1 and len(updates(slack, DM)) == 1
 
     # A new process on the same database: Slack's last retry gets nothing posted at all.
-    second_runner = TripPlannerRunner(settings)
-    await second_runner.start()
-    second = await start_bot(second_runner, slack)
-    try:
+    async with worker(settings, slack) as second:
         status, _ = await second.send(event, event_id="Ev0RETRY001", retry_num=2)
         assert status == 200
         await second.settle()
-    finally:
-        await second.bot.stop()
-        await second_runner.close()
     assert len(posts(slack, DM)) == 1
     assert len(updates(slack, DM)) == 1
     assert slack.calls_to("chat.delete") == []
@@ -372,22 +360,13 @@ async def test_a_thread_reply_to_an_answer_still_being_recorded_is_answered(bot:
 
 
 async def test_restart_between_turns_keeps_the_conversation_and_reactions_work(settings: Settings, slack: SlackStandIn) -> None:
-    first_runner = TripPlannerRunner(settings)
-    await first_runner.start()
-    first = await start_bot(first_runner, slack)
-    try:
+    async with worker(settings, slack) as first:
         answer = await first.dm(LISBON)
         mention = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> {LISBON}")
         await first.send(slack.app_mention(mention))
         thread_answer = (await first.answered(CHANNEL, 1, thread_ts=mention["ts"]))[0]
-    finally:
-        await first.bot.stop()
-        await first_runner.close()
 
-    second_runner = TripPlannerRunner(settings)
-    await second_runner.start()
-    second = await start_bot(second_runner, slack)
-    try:
+    async with worker(settings, slack) as second:
         follow_up = await second.dm("What hotels?")
         assert "Lisbon" in follow_up["text"]
         # A thread follow-up without a mention is still recognised after the restart.
@@ -401,10 +380,7 @@ async def test_restart_between_turns_keeps_the_conversation_and_reactions_work(s
         await second.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=thread_answer["ts"]))
         await wait_until(lambda: len(posts(slack, CHANNEL, SATISFIED_REPLY)) == 1, what="the thread confirmation")
         assert posts(slack, CHANNEL, SATISFIED_REPLY)[0]["thread_ts"] == mention["ts"]
-        assert await second_runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE)) is None
-    finally:
-        await second.bot.stop()
-        await second_runner.close()
+        assert await second.bot.runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE)) is None
 
 
 # -- commands ------------------------------------------------------------------------------------

@@ -304,15 +304,20 @@ class SlackStandIn:
         ]
         chosen = sorted(in_range, key=lambda m: float(m["ts"]), reverse=newest_first)
         limit = int(args.get("limit") or 100)
-        start = int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
+        start = SlackStandIn._cursor_offset(args)
         page = chosen[start:start + limit]
         with_metadata = flag("include_all_metadata")
         return [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page], len(chosen) > start + limit
 
     @staticmethod
+    def _cursor_offset(args: dict[str, Any]) -> int:
+        """Where the page starts: our cursors encode the offset into the listing."""
+        return int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
+
+    @staticmethod
     def _paged(messages: list[dict[str, Any]], has_more: bool, args: dict[str, Any]) -> dict[str, Any]:
         """The response with Slack's cursor paging (`response_metadata.next_cursor`, opaque base64)."""
-        start = int(base64.b64decode(args["cursor"]).decode().removeprefix("offset:")) if args.get("cursor") else 0
+        start = SlackStandIn._cursor_offset(args)
         following = base64.b64encode(f"offset:{start + len(messages)}".encode()).decode() if has_more else ""
         return {"ok": True, "messages": messages, "has_more": has_more, "response_metadata": {"next_cursor": following}}
 
