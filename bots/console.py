@@ -1,4 +1,5 @@
-"""The planner in a terminal: one line in, one answer out.
+"""The planner in a terminal: one line in, one answer out, through the same channel contract as
+Slack and Discord (the console is the third platform: it proves the contract fits).
 
 Reads stdin (a terminal or a pipe), prints only answers to stdout; logs go to stderr. The user id is
 `console:{name}` so a conversation continues across runs of the same name.
@@ -10,14 +11,17 @@ import asyncio
 import getpass
 import logging
 import sys
-from typing import TextIO
+import uuid
+from typing import Any, TextIO
 
 from trip_planner.config import Settings
+from trip_planner.core import replies
+from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
 
-HELP = "Commands: /new starts a new trip, /end finishes this one (as satisfied), /quit leaves."
+COMMANDS = {"/new": "new", "/end": "end"}
 
 
 def console_user_id(name: str) -> str:
@@ -31,6 +35,25 @@ def default_name() -> str:
         return "local"
 
 
+class ConsoleChannel(Channel):
+    """A terminal: an answer is printed whole; nothing to look up, nothing to catch up."""
+
+    platform = "console"
+
+    def __init__(self, stdout: TextIO) -> None:
+        self.stdout = stdout
+
+    def render(self, text: str) -> list[str]:
+        return [text]
+
+    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+        self.say(text + "\n")
+        return f"{inbound.message_id}#{part}"
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+
 async def _read_line(stream: TextIO) -> str | None:
     line = await asyncio.to_thread(stream.readline)
     return line if line else None
@@ -41,10 +64,11 @@ async def run_console(
 ) -> None:
     runner = TripPlannerRunner(settings)
     await runner.start()
+    channel = ConsoleChannel(stdout)
     user_id = console_user_id(name)
     interactive = stdin.isatty()
     if interactive:
-        print(f"Trip planner ready ({settings.model} model). {HELP}", file=stdout, flush=True)
+        channel.say(replies.ready(settings.model))
     try:
         while True:
             if interactive:
@@ -55,19 +79,13 @@ async def run_console(
             command = line.strip().lower()
             if command in ("/quit", "/exit"):
                 break
-            if command == "/new":
-                await runner.new_conversation(user_id)
-                print("Started a new trip. Where would you like to go?", file=stdout, flush=True)
-                continue
-            if command == "/end":
-                ended = await runner.end_conversation(user_id, "satisfied")
-                print("Glad I could help! Trip closed." if ended else "There is no open trip to end.",
-                      file=stdout, flush=True)
+            if command in COMMANDS:
+                channel.say(await runner.command(user_id, COMMANDS[command]))
                 continue
             if command == "/help":
-                print(HELP, file=stdout, flush=True)
+                channel.say(replies.console_help())
                 continue
-            reply = await runner.ask(user_id, line.rstrip("\n"))
-            print(reply.text + "\n", file=stdout, flush=True)
+            inbound = Inbound(message_id=f"console:{uuid.uuid4().hex}", user_id=user_id, text=line.rstrip("\n"))
+            await runner.handle(inbound, channel)
     finally:
         await runner.close()

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bots.discord_bot import NEW_TRIP_REPLY
+from trip_planner.core.replies import NEW_TRIP as NEW_TRIP_REPLY
 from tests.standins.discord import DiscordStandIn
 from tests.standins.discord_harness import TOKEN
 from trip_planner.cli import main
-from trip_planner.core.runner import SATISFIED_REPLY
+from trip_planner.core.replies import SATISFIED as SATISFIED_REPLY
 
 ALICE = 420000000000000001
 

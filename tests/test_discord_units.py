@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bots.discord_bot import (
+from bots.discord import (
     DEFAULT_API_URL,
     DEFAULT_GATEWAY_URL,
     answer_ref,
@@ -14,7 +14,7 @@ from bots.discord_bot import (
     inbound_message_id,
     load_discord_settings,
     session_user_id,
-    split_message,
+    render,
 )
 from trip_planner.config import ConfigError
 
@@ -53,14 +53,14 @@ def _unfenced(pieces: list[str]) -> list[str]:
 
 
 def test_short_text_is_one_message() -> None:
-    assert split_message("hello") == ["hello"]
-    assert split_message("x" * 2000) == ["x" * 2000]
-    assert split_message("  \n ") == []
+    assert render("hello") == ["hello"]
+    assert render("x" * 2000) == ["x" * 2000]
+    assert render("  \n ") == []
 
 
 def test_splits_on_paragraphs_first() -> None:
     paragraphs = [f"Paragraph {i}: " + "word " * 150 for i in range(8)]  # ~760 chars each
-    pieces = split_message("\n\n".join(paragraphs))
+    pieces = render("\n\n".join(paragraphs))
     assert len(pieces) > 1 and all(len(p) <= 2000 for p in pieces)
     for piece in pieces:  # no paragraph is cut in the middle
         assert piece.startswith("Paragraph ") and piece.rstrip().endswith("word")
@@ -69,7 +69,7 @@ def test_splits_on_paragraphs_first() -> None:
 
 def test_splits_on_lines_when_a_paragraph_is_too_long() -> None:
     lines = [f"- item {i} " + "x" * 60 for i in range(100)]
-    pieces = split_message("\n".join(lines))
+    pieces = render("\n".join(lines))
     assert all(len(p) <= 2000 for p in pieces)
     assert _unfenced(pieces) == lines
 
@@ -77,7 +77,7 @@ def test_splits_on_lines_when_a_paragraph_is_too_long() -> None:
 def test_code_block_is_closed_and_reopened() -> None:
     code = "```python\n" + "\n".join(f"x_{i} = {i}  # " + "c" * 40 for i in range(120)) + "\n```"
     text = "Here is the plan:\n\n" + code + "\n\nEnjoy!"
-    pieces = split_message(text)
+    pieces = render(text)
     assert len(pieces) >= 3
     assert all(len(p) <= 2000 for p in pieces)
     assert all(p.count("```") % 2 == 0 for p in pieces)
@@ -88,17 +88,17 @@ def test_code_block_is_closed_and_reopened() -> None:
 
 def test_a_single_huge_line_is_cut_at_spaces() -> None:
     text = " ".join(f"w{i}" for i in range(1500))  # ~8,000 characters, no newline
-    pieces = split_message(text)
+    pieces = render(text)
     assert all(len(p) <= 2000 for p in pieces)
     assert " ".join(pieces).split() == text.split()
     unbroken = "y" * 4500
-    assert "".join(split_message(unbroken)) == unbroken
+    assert "".join(render(unbroken)) == unbroken
 
 
 @pytest.mark.parametrize("limit", [50, 200, 2000])
 def test_every_piece_fits_any_limit(limit: int) -> None:
     text = "\n".join(["intro " * 20, "```", *(f"line {i}" * 3 for i in range(80)), "```", "outro " * 30])
-    pieces = split_message(text, limit)
+    pieces = render(text, limit)
     assert all(len(p) <= limit for p in pieces), [len(p) for p in pieces]
 
 

@@ -16,7 +16,7 @@ from google.genai import types
 from tests.standins.gemini import GeminiStandIn, call, say
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core.messages import APOLOGY, TIMEOUT_APOLOGY
+from trip_planner.core.replies import APOLOGY, TIMEOUT_APOLOGY
 from trip_planner.core.runner import TripPlannerRunner
 from trip_planner.models import build_model, default_retry_options
 

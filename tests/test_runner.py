@@ -9,12 +9,15 @@ from dataclasses import replace
 
 import pytest
 
+from tests.channel_double import MemoryChannel
 from tests.flaky_model import FlakyModel
+from trip_planner.core.channel import Inbound
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core.messages import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY, Reaction, Reply
+from trip_planner.core.messages import Reaction, Reply
+from trip_planner.core.replies import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY
 from trip_planner.core.runner import TripPlannerRunner, reaction_kind
-from trip_planner.core.store import InboundRecord, inbound
+from trip_planner.core.store import inbound
 
 SEED = [
     "I want to plan a trip to Paris in March 2025",
@@ -250,11 +253,11 @@ async def test_thumbs_up_on_an_answer_ends_the_conversation(runner: TripPlannerR
 
 async def test_accept_stores_the_message_and_answer_runs_turns_in_arrival_order(runner: TripPlannerRunner) -> None:
     """Adapters that must acknowledge quickly store with `accept` first and answer later."""
-    first = await runner.accept("u", "Trip to Rome in June", message_id="t:1")
+    first = await runner.accept(Inbound("t:1", "u", "Trip to Rome in June"))
     assert first is not None
     assert [r.message_id for r in await runner.unanswered_messages()] == ["t:1"]  # safe before any model work
-    assert await runner.accept("u", "Trip to Rome in June", message_id="t:1") is None  # a redelivery
-    second = await runner.accept("u", "What hotels?", message_id="t:2")
+    assert await runner.accept(Inbound("t:1", "u", "Trip to Rome in June")) is None  # a redelivery
+    second = await runner.accept(Inbound("t:2", "u", "What hotels?"))
     assert second is not None
     later = asyncio.create_task(runner.answer(second))  # started first, still runs second
     reply = await runner.answer(first)
@@ -269,7 +272,7 @@ async def test_a_thumbs_up_while_the_answer_is_being_recorded_still_counts(runne
     waits for the record instead of being ignored."""
     reply = await runner.ask("u", "Trip to Rome")
     assert reply.conversation_id
-    async with runner.delivering("u"):
+    async with runner.posting("u"):
         # the answer is on screen now; the person reacts before the adapter has called remember_answer
         reaction = asyncio.create_task(runner.react(Reaction("u", "ref-posted", "+1")))
         done, _ = await asyncio.wait({reaction}, timeout=0.5)
@@ -277,24 +280,20 @@ async def test_a_thumbs_up_while_the_answer_is_being_recorded_still_counts(runne
         await runner.remember_answer(user_id="u", conversation_id=reply.conversation_id, message_ref="ref-posted")
     assert await reaction == "satisfied"
     assert await runner.sessions.current_conversation("u") is None
-    assert len(runner.deliveries) == 0  # nothing kept per user once delivered
+    assert len(runner.deliveries.gate) == 0  # nothing kept per user once delivered
 
 
 async def test_a_reaction_by_someone_else_does_not_wait_for_a_delivery(runner: TripPlannerRunner) -> None:
     reply = await runner.ask("u", "Trip to Rome")
     assert reply.conversation_id
     await runner.remember_answer(user_id="u", conversation_id=reply.conversation_id, message_ref="ref-1")
-    async with runner.delivering("u"):
+    async with runner.posting("u"):
         assert await asyncio.wait_for(runner.react(Reaction("other", "ref-1", "+1")), 5) == "ignored"
 
 
 async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url: str) -> None:
     r = await _runner(sqlite_url)
-    delivered: list[tuple[str, str, dict | None]] = []
-
-    async def deliver(record, reply) -> None:  # type: ignore[no-untyped-def]
-        delivered.append((record.message_id, reply.text, record.reply_to))
-
+    channel = MemoryChannel()
     try:
         # Persisted but never answered (the process died before the model ran).
         assert await r.sessions.store.claim_inbound(
@@ -308,23 +307,24 @@ async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url
         # Another platform's message is that platform's adapter's to deliver.
         assert await r.sessions.store.claim_inbound(message_id="other:1", user_id="o", text="Trip to Oslo")
 
-        assert await r.recover_undelivered(deliver, platform="t", older_than_s=60) == 0  # too recent: may be in flight
-        assert await r.recover_undelivered(deliver, platform="t", older_than_s=0) == 2
-        by_id = {m: (text, reply_to) for m, text, reply_to in delivered}
-        assert set(by_id) == {"t:left", "t:unposted"}
-        assert "Rome" in by_id["t:left"][0] and by_id["t:left"][1] == {"channel": "D1"}
-        assert by_id["t:unposted"][0] == answered.text
+        assert await r.recover(channel, unanswered_after_s=60) == 0  # too recent: may be in flight
+        assert await r.recover(channel, unanswered_after_s=0) == 2
+        assert set(channel.board) == {"t:left", "t:unposted"}
+        assert "Rome" in channel.answer("t:left")
+        assert channel.answer("t:unposted") == answered.text
+        assert [c.kind for c in channel.calls if c.message_id == "t:left"][0] == "posted"  # looked before posting
         assert await r.sessions.get_query_count("u") == 1
-        assert await r.recover_undelivered(deliver, platform="t", older_than_s=0) == 0  # delivered once only
-        assert len(delivered) == 2
+        assert await r.recover(channel, unanswered_after_s=0) == 0  # delivered once only
+        assert len(channel.posts("t:left")) == 1
     finally:
         await r.close()
 
 
 async def test_an_answer_that_failed_to_post_can_be_resent_sooner_than_a_lost_turn_is_redone(sqlite_url: str) -> None:
-    """`answered_after_s`: an answered message only missing its post is swept after that delay, while
-    a message never answered (perhaps still running somewhere) waits out `older_than_s`."""
+    """`unposted_after_s`: an answered message only missing its post is swept after that delay, while
+    a message never answered (perhaps still running somewhere) waits out `unanswered_after_s`."""
     r = await _runner(sqlite_url)
+    channel = MemoryChannel()
     try:
         await r.ask("u", "Trip to Rome", message_id="t:answered")  # answered, never marked delivered
         await r.sessions.store.claim_inbound(message_id="t:received", user_id="v", text="Trip to Oslo")
@@ -334,15 +334,10 @@ async def test_an_answer_that_failed_to_post_can_be_resent_sooner_than_a_lost_tu
         async with r.sessions.store.engine.begin() as conn:
             await conn.execute(sql_update(inbound).values(received_at=a_while_ago))
             await conn.execute(sql_update(inbound).where(inbound.c.answered_at.is_not(None)).values(answered_at=a_while_ago))
-        delivered: list[str] = []
-
-        async def deliver(record: InboundRecord, reply: Reply) -> None:
-            delivered.append(record.message_id)
-
         # Without it, both wait out the five minutes.
-        assert await r.recover_undelivered(deliver, platform="t", older_than_s=300) == 0
-        assert await r.recover_undelivered(deliver, platform="t", older_than_s=300, answered_after_s=90) == 1
-        assert delivered == ["t:answered"]
+        assert await r.recover(channel, unanswered_after_s=300) == 0
+        assert await r.recover(channel, unanswered_after_s=300, unposted_after_s=90) == 1
+        assert list(channel.board) == ["t:answered"]
     finally:
         await r.close()
 
@@ -366,20 +361,14 @@ async def test_an_answer_counts_its_age_from_the_answer_not_an_earlier_recovery_
 
 async def test_a_failed_delivery_is_tried_again_later(sqlite_url: str) -> None:
     r = await _runner(sqlite_url)
-    attempts = 0
-
-    async def flaky_deliver(record, reply) -> None:  # type: ignore[no-untyped-def]
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
-            raise ConnectionError("platform down")
-
+    channel = MemoryChannel(raise_on_post=ConnectionError)
     try:
         await r.ask("u", "Trip to Rome", message_id="t:1")
-        assert await r.recover_undelivered(flaky_deliver, platform="t", older_than_s=0) == 0
-        assert await r.recover_undelivered(flaky_deliver, platform="t", older_than_s=0) == 1
-        assert attempts == 2
-        assert await r.recover_undelivered(flaky_deliver, platform="t", older_than_s=0) == 0
+        assert await r.recover(channel, unanswered_after_s=0) == 0
+        channel.raise_on_post = None
+        assert await r.recover(channel, unanswered_after_s=0) == 1
+        assert len(channel.posts("t:1")) == 2
+        assert await r.recover(channel, unanswered_after_s=0) == 0
     finally:
         await r.close()
 
@@ -388,17 +377,13 @@ async def test_recovery_and_a_live_turn_never_both_answer(sqlite_url: str) -> No
     """A sweep racing the worker that holds a message: one answer, one delivery by the sweep only if
     the sweep answered it."""
     r = await _runner(sqlite_url)
-    delivered: list[str] = []
-
-    async def deliver(record, reply) -> None:  # type: ignore[no-untyped-def]
-        delivered.append(reply.text)
-
+    channel = MemoryChannel()
     try:
         live, _swept = await asyncio.gather(
-            r.ask("u", "Trip to Rome", message_id="t:race"), r.recover_undelivered(deliver, platform="t", older_than_s=0)
+            r.ask("u", "Trip to Rome", message_id="t:race"), r.recover(channel, unanswered_after_s=0)
         )
         answers = [live.text] if live.status == "answered" else []
-        answers += delivered
+        answers += [channel.answer(m) for m in channel.board]
         assert len(answers) == 1 and "Rome" in answers[0]
         assert await r.sessions.get_query_count("u") == 1
     finally:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from bots.slack import SlackBot, SlackConfig, message_key, session_user_id
-from bots.slack.app import FILES_NOTE, NEW_TRIP_REPLY, PLACEHOLDER
+from trip_planner.core.replies import FILES_NOTE, PLACEHOLDER
+from trip_planner.core.replies import NEW_TRIP as NEW_TRIP_REPLY
 from tests.standins.slack import SlackStandIn, slack_standin, wait_until  # noqa: F401  (the `slack` fixture)
 from tests.test_slack_events import ALICE, BOB, DM, LISBON, Bot, config_for, posts, updates, worker
 from trip_planner.config import Settings

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bots.slack import SlackBot, SlackConfig
-from bots.slack.app import NEW_TRIP_REPLY, PLACEHOLDER
+from trip_planner.core.replies import PLACEHOLDER
+from trip_planner.core.replies import NEW_TRIP as NEW_TRIP_REPLY
 from tests.standins.slack import SlackStandIn, slack_standin, wait_until  # noqa: F401  (the `slack` fixture)
 from trip_planner.config import Settings
 from trip_planner.core.runner import TripPlannerRunner
@@ -183,7 +184,7 @@ async def test_a_refused_token_stops_start_up_with_a_clear_line(settings: Settin
 async def test_trip_planner_slack_shows_the_whole_flow(tmp_path: Path, slack: SlackStandIn) -> None:
     """The issue's "done when", as an operator would see it: `trip-planner slack` against the stand-in,
     a DM conversation that keeps context, a thread conversation after a mention, and 👍 closing it."""
-    from trip_planner.core.runner import SATISFIED_REPLY
+    from trip_planner.core.replies import SATISFIED as SATISFIED_REPLY
 
     channel = "C0GENERAL1"
     env = _env(tmp_path, slack, SLACK_BOT_TOKEN=slack.bot_token, SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url)

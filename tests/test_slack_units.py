@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bots.slack.config import DEFAULT_API_URL, load_slack_config
-from bots.slack.formatting import MAX_CHARS, escape, render, split_message, to_mrkdwn
+from bots.slack.formatting import MAX_CHARS, escape, render, to_mrkdwn
+from trip_planner.core.splitting import split_markdown
 from bots.slack.identity import message_key, session_user_id, team_of, thread_key
 from trip_planner.config import ConfigError
 
@@ -123,7 +124,7 @@ def test_only_web_links_become_slack_links() -> None:
 
 def test_long_text_is_split_within_limits_on_line_boundaries() -> None:
     text = "\n".join(f"Line {i}: " + "word " * 30 for i in range(200))
-    chunks = split_message(text)
+    chunks = split_markdown(text, MAX_CHARS)
     assert len(chunks) > 1
     assert all(len(c) <= MAX_CHARS for c in chunks)
     assert all(c.startswith("Line ") for c in chunks)
@@ -136,5 +137,5 @@ def test_split_reopens_code_fences_and_keeps_entities_whole() -> None:
     for chunk in chunks:
         assert chunk.count("```") == 2 and len(chunk) <= 200
         assert "&lt" not in chunk.replace("&lt;", "")
-    hard = split_message("&amp;" * 100, 50)
+    hard = split_markdown("&amp;" * 100, 80)
     assert all(c.count("&") == c.count(";") for c in hard)

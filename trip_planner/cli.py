@@ -46,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_console(settings, name=args.user or default_name()))
             return 0
         if args.command == "slack":
-            from bots.slack import run_slack  # type: ignore[import-not-found]
+            from bots.slack import run_slack
 
             return int(asyncio.run(run_slack(settings)) or 0)
         if args.command == "discord":
-            from bots.discord_bot import run_discord  # type: ignore[import-not-found]
+            from bots.discord import run_discord
 
             return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
     except ConfigError as err:

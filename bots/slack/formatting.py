@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from trip_planner.core.splitting import split_markdown
+
 # Slack's section text limit is 3,000 and it recommends messages under 4,000 characters; staying under
 # the smaller keeps every chunk valid whether it goes out as `text` or inside a block.
 MAX_CHARS = 3000
@@ -79,43 +81,6 @@ def to_mrkdwn(markdown: str) -> str:
     return "".join(out).strip()
 
 
-def _cut(text: str, limit: int) -> int:
-    """Where to cut `text` (longer than `limit`): a paragraph, a line, a space, else hard."""
-    window = text[:limit]
-    for sep in ("\n\n", "\n", " "):
-        at = window.rfind(sep)
-        if at > limit // 3:
-            return at + len(sep)
-    at = limit
-    amp = window.rfind("&", max(0, limit - 6))
-    if amp != -1 and ";" not in window[amp:]:
-        at = amp  # never split an entity such as &amp;
-    return at
-
-
-def split_message(text: str, limit: int = MAX_CHARS) -> list[str]:
-    """Cut converted text into chunks Slack accepts, closing and reopening code fences across cuts."""
-    if limit < 20:
-        raise ValueError("limit too small to split into Slack messages")
-    chunks: list[str] = []
-    rest = text.strip()
-    reopen = False
-    while rest:
-        if reopen:
-            rest = _FENCE + "\n" + rest
-        if len(rest) <= limit:
-            chunk, rest = rest, ""
-        else:
-            at = _cut(rest, limit - len(_FENCE) - 1)
-            chunk, rest = rest[:at].rstrip(), rest[at:].lstrip("\n")
-        reopen = chunk.count(_FENCE) % 2 == 1
-        if reopen:
-            chunk += "\n" + _FENCE
-        if chunk.strip():
-            chunks.append(chunk)
-    return chunks or [""]
-
-
 def render(markdown: str, limit: int = MAX_CHARS) -> list[str]:
-    """The model's answer as the Slack messages to post, in order."""
-    return split_message(to_mrkdwn(markdown), limit)
+    """The model's answer as the Slack messages to post, in order (split by the core's one splitter)."""
+    return split_markdown(to_mrkdwn(markdown), limit) or [""]

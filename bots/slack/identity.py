@@ -33,9 +33,14 @@ def ts_of_key(key: str) -> str:
     return key.rsplit(":", 1)[-1]
 
 
+def place_key(team_id: str, channel_id: str) -> str:
+    """Where a message was said, for catch-up: a DM (or channel) of one workspace."""
+    return f"slack:{team_id}:{channel_id}"
+
+
 def thread_key(team_id: str, channel_id: str, thread_ts: str, user_id: str) -> str:
-    """A marker meaning "the bot answered `user_id` in this thread", so a follow-up there without a new
-    mention is answered. Stored through the core like an answer ref, so it survives a restart."""
+    """The place the bot follows for `user_id` once mentioned in this thread (a store subscription), so
+    a follow-up there without a new mention is answered, across restarts and workers."""
     return f"slack-thread:{team_id}:{channel_id}:{thread_ts}:{user_id}"
 
 

@@ -30,6 +30,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.config import SlackConfig
+from trip_planner.core.channel import PlaceGone
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,6 @@ class PostTag:
 
 # Errors after which reading or posting in a place cannot succeed later either.
 PLACE_GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive"})
-
-
-class PlaceGone(Exception):
-    """Slack says the bot can no longer read or post in a conversation."""
 
 
 class SlackPoster:

@@ -17,7 +17,7 @@ from google.adk.agents import LlmAgent
 from google.adk.models import LlmRequest, LlmResponse
 from google.genai import types
 
-from bots.discord_bot import (
+from bots.discord import (
     AnyPlannerClient,
     DiscordSettings,
     configure_endpoints,

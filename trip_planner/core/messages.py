@@ -1,4 +1,5 @@
-"""What adapters hand the core and get back: small, platform-free values."""
+"""What the core hands back to adapters: small, platform-free values (the inbound side is
+`trip_planner.core.channel.Inbound`; the words are in `trip_planner.core.replies`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 ReplyStatus = Literal["answered", "duplicate", "rejected", "failed"]
-
-EMPTY_PROMPT = "What would you like to plan? Tell me where you'd like to go, or ask me about a trip."
-APOLOGY = "Sorry, something went wrong while planning that. Please try again in a moment."
-TIMEOUT_APOLOGY = "Sorry, that took too long to plan. Please try again in a moment."
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -48,6 +45,3 @@ def clean_text(text: str) -> str:
     """Strip control characters (keeping newlines and tabs) and surrounding whitespace."""
     return _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
 
-
-def too_long_message(limit: int) -> str:
-    return f"That message is too long for me: please keep it under {limit:,} characters and send it again."

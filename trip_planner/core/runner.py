@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,27 +28,18 @@ from google.genai import types
 from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core.deliveries import DeliveryGate
+from trip_planner.core import replies
+from trip_planner.core.channel import Channel, Inbound
+from trip_planner.core.delivery import Deliveries
+from trip_planner.core.inflight import InFlight
 from trip_planner.core.locks import ConversationLocks, Ticket
-from trip_planner.core.messages import (
-    APOLOGY,
-    EMPTY_PROMPT,
-    TIMEOUT_APOLOGY,
-    Reaction,
-    ReactionOutcome,
-    Reply,
-    ReplyStatus,
-    clean_text,
-    too_long_message,
-)
+from trip_planner.core.messages import Reaction, ReactionOutcome, Reply, ReplyStatus, clean_text
 from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.tracing import Tracer, build_tracer
 from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
-
-Deliver = Callable[[InboundRecord, Reply], Awaitable[None]]
 
 # Dedupe must outlive the platforms' retry windows (Slack retries for about 5 minutes); a week also
 # leaves the inbound log long enough to investigate a complaint.
@@ -58,23 +50,39 @@ DELIVERY_WAIT_S = 15.0
 
 THUMBS_UP = {"+1", "thumbsup", "👍"}
 THUMBS_DOWN = {"-1", "thumbsdown", "👎"}
-SATISFIED_REPLY = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
-UNSATISFIED_REPLY = "Thanks for telling me. What should I change? Tell me and I'll rework the plan."
-
-
-class Undeliverable(Exception):
-    """Raised by an adapter's `deliver` when the answer can never be posted where it belongs, so the
-    recovery sweep stops trying instead of retrying it until the message is pruned."""
+_PUNCT = re.compile(r"[^\w\s]")
 
 
 @dataclass(frozen=True)
 class AcceptedMessage:
     """An inbound message stored by `TripPlannerRunner.accept`, holding its place in the user's queue."""
 
-    user_id: str
-    text: str
-    message_id: str
+    inbound: Inbound
     ticket: Ticket
+
+    @property
+    def user_id(self) -> str:
+        return self.inbound.user_id
+
+    @property
+    def message_id(self) -> str:
+        return self.inbound.message_id
+
+
+def inbound_of(record: InboundRecord) -> Inbound:
+    """A stored message as the core hands it to adapters (never the store's row type)."""
+    return Inbound(
+        message_id=record.message_id,
+        user_id=record.user_id,
+        text=record.text,
+        place=record.place,
+        reply_to=record.reply_to or {},
+    )
+
+
+def is_restart(text: str) -> bool:
+    """"new trip" or "start over" said on its own starts a new trip, on every platform."""
+    return _PUNCT.sub("", text).strip().lower() in replies.RESTART_WORDS
 
 
 def reaction_kind(emoji: str) -> str | None:
@@ -108,7 +116,7 @@ class TripPlannerRunner:
         self.tracer = self.sessions.tracer
         # A lease outlives the longest turn (its deadline plus the writes after it) by a margin.
         self.locks = ConversationLocks(self.sessions.store, lease_s=settings.turn_timeout_s + 60.0)
-        self.deliveries = DeliveryGate()
+        self.deliveries = Deliveries(self.sessions.store)
         root = agent or build_concierge(build_model(settings))
         self.tracer.instrument_agent(root)
         app = App(
@@ -137,18 +145,19 @@ class TripPlannerRunner:
             log.info("Pruned %d answered messages older than %d days", removed, INBOUND_RETENTION_S // 86400)
 
     async def unanswered_messages(self, *, older_than_s: float = 0.0) -> list[InboundRecord]:
-        """Messages persisted but never answered (the process died mid-turn). `recover_undelivered`
-        answers and posts them; this is the read-only view, for operators and tests."""
+        """Messages persisted but never answered (the process died mid-turn). `recover` answers and
+        posts them; this is the read-only view, for operators and tests."""
         return await self.sessions.store.unanswered_inbound(older_than_s=older_than_s)
 
     async def recent_places(
         self, *, platform: str, since_s: float, limit: int = 100, received_before: float | None = None
-    ) -> list[InboundRecord]:
-        """The last stored message of each place (`reply_to["channel_id"]`) on `platform` within
-        `since_s`, newest place first: where an adapter looks for messages it may have missed."""
-        return await self.sessions.store.latest_inbound_per_place(
+    ) -> list[Inbound]:
+        """The last stored message of each place on `platform` within `since_s`, newest place
+        first: where catch-up looks for messages no process received."""
+        records = await self.sessions.store.latest_inbound_per_place(
             prefix=f"{platform}:", since_s=since_s, limit=limit, received_before=received_before
         )
+        return [inbound_of(r) for r in records]
 
     async def close(self) -> None:
         await asyncio.to_thread(self.tracer.flush, 2.0)
@@ -166,23 +175,37 @@ class TripPlannerRunner:
         reply_to: dict[str, Any] | None = None,
         on_accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
-        """Answer one inbound message exactly once: `accept` it, then `answer` it.
+        """Answer one message exactly once and return the answer without posting it anywhere (for
+        callers that show it themselves: benchmarks, tests, scripts). Adapters use `take`/`handle`.
 
-        `message_id` is the platform's identity of the message (unique across platforms, e.g.
-        "slack:T1:C1:1700000000.000100"); `reply_to` is the adapter's note of where the answer goes,
-        stored with the message so an unanswered one can be answered after a restart.
-        `on_accepted` runs once the message is stored and known to be new, before any model work: the
-        place to show "working on it" (never shown for a duplicate, never before the message is safe).
+        `on_accepted` runs once the message is stored and known to be new, before any model work.
         """
-        message_id = message_id or f"local:{uuid.uuid4().hex}"
-        accepted = await self.accept(user_id, text, message_id=message_id, reply_to=reply_to)
+        inbound = Inbound(message_id=message_id or f"local:{uuid.uuid4().hex}", user_id=user_id, text=text, reply_to=reply_to or {})
+        accepted = await self.accept(inbound)
         if accepted is None:
-            return await self._duplicate(message_id)
+            return await self._duplicate(inbound.message_id)
         return await self.answer(accepted, on_accepted=on_accepted)
 
-    async def accept(
-        self, user_id: str, text: str, *, message_id: str, reply_to: dict[str, Any] | None = None
-    ) -> AcceptedMessage | None:
+    async def handle(self, inbound: Inbound, channel: Channel) -> Reply:
+        """Accept, answer and deliver one message, awaiting all of it (the console's path)."""
+        accepted = await self.accept(inbound)
+        if accepted is None:
+            return await self._duplicate(inbound.message_id)
+        return await self.answer(accepted, channel)
+
+    async def take(self, inbound: Inbound, channel: Channel, inflight: InFlight) -> bool:
+        """Store the message now and answer it in a tracked task: what adapters call from a listener
+        that must acknowledge the platform quickly. True when it was new, False for a duplicate;
+        raises when it could not be stored (the adapter refuses the delivery, so it comes again)."""
+        accepted = await self.accept(inbound)
+        if accepted is None:
+            return False
+        # `answer` gives the queue place back, but a task cancelled before it starts (at the end of a
+        # shutdown) never runs it; releasing twice is harmless.
+        inflight.spawn(self.answer(accepted, channel), f"answer-{inbound.message_id}", on_done=accepted.ticket.release)
+        return True
+
+    async def accept(self, inbound: Inbound) -> AcceptedMessage | None:
         """Store the inbound message and take its place in the user's queue; None for a duplicate.
 
         Quick (one insert), so an adapter can call it before it acknowledges the platform's delivery:
@@ -191,37 +214,84 @@ class TripPlannerRunner:
         `answer`, which releases the queue place.
         """
         # Take a place in the user's queue before any await, so turns run in arrival order.
-        ticket = self.locks.reserve(user_id)
+        ticket = self.locks.reserve(inbound.user_id)
         try:
             claimed = await self.sessions.store.claim_inbound(
-                message_id=message_id, user_id=user_id, text=text, reply_to=reply_to
+                message_id=inbound.message_id,
+                user_id=inbound.user_id,
+                text=inbound.text,
+                reply_to=inbound.reply_to,
+                place=inbound.place,
             )
+            if claimed and inbound.follows is not None:
+                await self.sessions.store.subscribe(place=inbound.follows, user_id=inbound.user_id)
         except BaseException:
             ticket.release()
             raise
         if not claimed:
             ticket.release()
-            log.info("Duplicate message %s for user '%s' ignored", message_id, user_id)
+            log.info("Duplicate message %s ignored", inbound.message_id)
             return None
-        return AcceptedMessage(user_id=user_id, text=text, message_id=message_id, ticket=ticket)
+        return AcceptedMessage(inbound=inbound, ticket=ticket)
 
     async def answer(
-        self, accepted: AcceptedMessage, *, on_accepted: Callable[[], Awaitable[None]] | None = None
+        self,
+        accepted: AcceptedMessage,
+        channel: Channel | None = None,
+        *,
+        on_accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
-        """Run the turn for an accepted message (see `ask` for `on_accepted`)."""
+        """Run the turn for an accepted message and, with a `channel`, deliver the answer through
+        the one delivery routine (progress shown meanwhile). Releases the queue place."""
+        inbound = accepted.inbound
+        progress: Any = None
         try:
             if time.monotonic() - self._pruned_at > 3600:
                 await self._prune_inbound()
+            if channel is not None and self._needs_turn(inbound):
+                progress = await self._show_progress(channel, inbound)
             if on_accepted is not None:
                 try:
                     await on_accepted()
                 except Exception:
-                    log.exception(
-                        "The adapter's on_accepted hook failed for message %s; answering anyway", accepted.message_id
-                    )
-            return await self._answer(accepted.user_id, accepted.text, accepted.message_id, accepted.ticket)
+                    log.exception("The on_accepted hook failed for message %s; answering anyway", inbound.message_id)
+            try:
+                reply = await self._answer(inbound, accepted.ticket)
+            except Exception:
+                if channel is None:
+                    raise
+                # The core turns model failures into an apology itself; this is storage being down.
+                # Said in the progress indicator's place: the message is still unanswered, and the
+                # recovery sweep's answer replaces it.
+                log.exception("Could not answer message %s", inbound.message_id)
+                await self._note(channel, inbound, replies.APOLOGY, progress)
+                return Reply(text=replies.APOLOGY, status="failed")
         finally:
             accepted.ticket.release()
+        if channel is None:
+            return reply
+        if reply.duplicate:
+            # A recovery sweep answered it while we waited our turn, and posts it; a placeholder of ours
+            # is left for it to turn into the answer.
+            log.info("Message %s was answered meanwhile; not answering again", inbound.message_id)
+            return reply
+        await self.deliveries.deliver(channel, inbound, reply, progress=progress)
+        return reply
+
+    @staticmethod
+    async def _show_progress(channel: Channel, inbound: Inbound) -> Any:
+        try:
+            return await channel.show_progress(inbound)
+        except Exception:
+            log.exception("Could not show progress for message %s; answering anyway", inbound.message_id)
+            return None
+
+    @staticmethod
+    async def _note(channel: Channel, inbound: Inbound, text: str, progress: Any) -> None:
+        try:
+            await channel.note(inbound, text, progress=progress)
+        except Exception:
+            log.exception("Could not post a note for message %s", inbound.message_id)
 
     async def _duplicate(self, message_id: str) -> Reply:
         seen = await self.sessions.store.get_inbound(message_id=message_id)
@@ -231,52 +301,55 @@ class TripPlannerRunner:
             conversation_id=seen.conversation_id if seen else None,
         )
 
-    def delivering(self, user_id: str) -> AbstractAsyncContextManager[None]:
-        """Adapters post an answer, and record its messages, inside this; a reaction by the same user
-        waits for it, so a quick thumbs-up on a fresh answer is not ignored."""
-        return self.deliveries.delivering(user_id)
+    def posting(self, user_id: str) -> AbstractAsyncContextManager[None]:
+        """Post an answer, and record its messages, inside this; a reaction by the same user waits
+        for it, so a quick thumbs-up on a fresh answer is not ignored (see `PostingGate`)."""
+        return self.deliveries.gate.posting(user_id)
 
     async def mark_delivered(self, message_id: str) -> None:
-        """Adapters call this once the answer to `message_id` is posted; until then a recovery sweep
-        considers the message undelivered."""
+        """Until an answer is marked delivered, the recovery sweep considers its message undelivered."""
         await self.sessions.store.mark_delivered(message_id=message_id)
 
-    async def recover_undelivered(
+    async def follows(self, place: str) -> bool:
+        """Whether the bot follows `place` (a thread it was asked in), see `Inbound.follows`."""
+        return await self.sessions.store.is_subscribed(place=place)
+
+    # -- recovery ------------------------------------------------------------------------------
+
+    async def recover(
         self,
-        deliver: Deliver,
+        channel: Channel,
         *,
-        platform: str,
-        older_than_s: float = 300.0,
-        answered_after_s: float | None = None,
+        unanswered_after_s: float = 300.0,
+        unposted_after_s: float | None = None,
         limit: int = 50,
     ) -> int:
-        """Answer and deliver messages a crashed or failed worker left behind.
+        """Answer and deliver messages of `channel`'s platform that a crashed or failed worker left
+        behind; returns how many were delivered.
 
-        A message persisted but never answered is answered now; one answered but never posted is
-        posted from its stored answer. `deliver(record, reply)` posts using the `reply_to` the adapter
-        stored; if it raises, the message is tried again after `older_than_s`. Safe to run in every
-        worker: each message is leased to one, and answering re-checks the message under the
-        conversation lock. Only messages whose id starts with `platform` + ":" are considered: each
-        adapter delivers its own platform's answers. Returns how many messages were delivered.
-
-        `answered_after_s` (default: `older_than_s`) is how long an answered message may stay unposted
-        before the sweep posts it: shorter suits a platform whose posts are idempotent for only a few
-        minutes (Discord's nonces), as long as it exceeds the adapter's own posting time.
+        A message stored but never answered is answered now (after `unanswered_after_s`: it may
+        still be running somewhere); one answered but never posted is posted from its stored answer
+        after `unposted_after_s` (default: the same), through the same delivery routine as the live
+        path, which first asks the platform what already reached it. Safe in every worker: each
+        message is leased to one, and answering re-checks the message under the conversation lock.
         """
         delivered = 0
         store = self.sessions.store
-        prefix = f"{platform}:"
         pending = await store.undelivered_inbound(
-            prefix=prefix, older_than_s=older_than_s, answered_older_than_s=answered_after_s, limit=limit
+            prefix=f"{channel.platform}:",
+            older_than_s=unanswered_after_s,
+            answered_older_than_s=unposted_after_s,
+            limit=limit,
         )
         for record in pending:
             if not await store.lease_for_recovery(
-                message_id=record.message_id, older_than_s=older_than_s, answered_older_than_s=answered_after_s
+                message_id=record.message_id, older_than_s=unanswered_after_s, answered_older_than_s=unposted_after_s
             ):
                 continue
+            inbound = inbound_of(record)
             if record.status == "received":
                 log.info("Answering message %s left unanswered by an earlier run", record.message_id)
-                reply = await self._answer(record.user_id, record.text, record.message_id)
+                reply = await self._answer(inbound)
                 if reply.duplicate:
                     continue  # answered meanwhile by the worker that holds it; that one posts it
             else:
@@ -287,46 +360,49 @@ class TripPlannerRunner:
                     conversation_id=record.conversation_id,
                 )
             try:
-                async with self.delivering(record.user_id):
-                    await deliver(record, reply)
-            except Undeliverable as gone:
-                # Trying again cannot help (the bot left the channel, the channel is gone): stop, loudly.
-                log.warning("Giving up on the answer to message %s: %s", record.message_id, gone)
-                await self.mark_delivered(record.message_id)
-                continue
+                complete = await self.deliveries.deliver(channel, inbound, reply, recovering=True)
             except Exception:
                 log.exception("Could not deliver the answer to message %s; will try again", record.message_id)
                 continue
-            await self.mark_delivered(record.message_id)
-            delivered += 1
+            delivered += complete
         return delivered
 
     async def run_recovery(
         self,
-        deliver: Deliver,
+        channel: Channel,
         *,
-        platform: str,
         every_s: float = 60.0,
-        older_than_s: float = 300.0,
-        answered_after_s: float | None = None,
+        unanswered_after_s: float = 300.0,
+        unposted_after_s: float | None = None,
     ) -> None:
         """Sweep for undelivered messages until cancelled; adapters run it as a background task."""
         while True:
             try:
-                await self.recover_undelivered(
-                    deliver, platform=platform, older_than_s=older_than_s, answered_after_s=answered_after_s
-                )
+                await self.recover(channel, unanswered_after_s=unanswered_after_s, unposted_after_s=unposted_after_s)
             except Exception:
                 log.exception("Recovery sweep failed; trying again in %.0fs", every_s)
             await asyncio.sleep(every_s)
 
-    async def _answer(self, user_id: str, text: str, message_id: str, ticket: Ticket | None = None) -> Reply:
-        clean = clean_text(text)
-        rejection = None
+    # -- one turn ------------------------------------------------------------------------------
+
+    def _needs_turn(self, inbound: Inbound) -> bool:
+        """Whether the answer needs the model (progress is shown only then; a note is immediate)."""
+        clean = clean_text(inbound.text)
+        return self._rejection(inbound, clean) is None and not is_restart(clean)
+
+    def _rejection(self, inbound: Inbound, clean: str) -> str | None:
+        if inbound.attachments:
+            return replies.FILES_NOTE
         if not clean:
-            rejection = EMPTY_PROMPT
-        elif len(clean) > self.settings.max_message_chars:
-            rejection = too_long_message(self.settings.max_message_chars)
+            return replies.EMPTY_PROMPT
+        if len(clean) > self.settings.max_message_chars:
+            return replies.too_long(self.settings.max_message_chars)
+        return None
+
+    async def _answer(self, inbound: Inbound, ticket: Ticket | None = None) -> Reply:
+        user_id, message_id = inbound.user_id, inbound.message_id
+        clean = clean_text(inbound.text)
+        rejection = self._rejection(inbound, clean)
         if rejection is not None:
             return await self._finish(message_id, Reply(text=rejection, status="rejected"))
         async with self.locks.hold(user_id, ticket):
@@ -334,6 +410,11 @@ class TripPlannerRunner:
             seen = await self.sessions.store.get_inbound(message_id=message_id)
             if seen is not None and seen.status != "received":
                 return Reply(text=seen.answer or "", status="duplicate", conversation_id=seen.conversation_id)
+            if is_restart(clean):
+                await self.sessions.create_new_session(user_id)
+                current = await self.sessions.current_conversation(user_id)
+                reply = Reply(replies.NEW_TRIP, "answered", current.conversation_id if current else None)
+                return await self._finish(message_id, reply)
             record = await self.sessions.conversation_for_turn(user_id)
             conversation_id = record.conversation_id
             status: ReplyStatus = "answered"
@@ -349,17 +430,18 @@ class TripPlannerRunner:
                         answer = await self._run(user_id, record.session_id, clean)
                 except TimeoutError:
                     log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
-                    answer, status = TIMEOUT_APOLOGY, "failed"
+                    answer, status = replies.TIMEOUT_APOLOGY, "failed"
                 except Exception:
                     log.exception("Turn failed in conversation %s", conversation_id)
-                    answer, status = APOLOGY, "failed"
+                    answer, status = replies.APOLOGY, "failed"
                 turn.answer = answer
-            query_num = await self.sessions.store.finish_turn(
+            query_num = await self.sessions.add_query_to_conversation(
+                user_id,
+                clean,
+                answer,
+                conversation_id=conversation_id,
                 message_id=message_id,
                 status=status,
-                query=clean,
-                answer=answer,
-                conversation_id=conversation_id,
                 trace_id=turn.trace_id,
             )
         return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
@@ -401,6 +483,14 @@ class TripPlannerRunner:
             assert record is not None
             return record.conversation_id
 
+    async def command(self, user_id: str, word: str) -> str:
+        """A trip command from any platform ("new" or "end"), answered with the words to show."""
+        if word == "new":
+            await self.new_conversation(user_id)
+            return replies.NEW_TRIP
+        ended = await self.end_conversation(user_id, "satisfied")
+        return replies.SATISFIED if ended else replies.NOTHING_TO_END
+
     async def remember_answer(self, *, user_id: str, conversation_id: str, message_ref: str) -> None:
         """Adapters call this with each platform message that carries an answer, for reactions."""
         await self.sessions.store.remember_message(
@@ -413,7 +503,7 @@ class TripPlannerRunner:
         With `user_id`, answers that user is being sent in this process are recorded first: a person
         can react to (or reply under) an answer before the adapter has stored its message id.
         """
-        if user_id is not None and not await self.deliveries.settled(user_id, timeout_s=DELIVERY_WAIT_S):
+        if user_id is not None and not await self.deliveries.gate.settled(user_id, timeout_s=DELIVERY_WAIT_S):
             log.warning("An answer to %s is still being posted; looking up %s without it", user_id, message_ref)
         return await self.sessions.store.conversation_for_message(message_ref=message_ref)
 

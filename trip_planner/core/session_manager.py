@@ -79,11 +79,10 @@ class SessionManager:
         return session
 
     async def conversation_for_turn(self, user_id: str) -> ConversationRecord:
-        """The conversation a turn runs in, started if needed.
-
-        Unlike get_or_create_session it does not read the session's events: the ADK runner reads
-        them itself, and reading them twice per turn is the largest avoidable cost of a turn.
-        """
+        """`get_or_create_session` for the runner: the same conversation, started the same way, but
+        returned as its registry record without reading the session's events (the ADK runner reads
+        them itself, and reading them twice per turn is the largest avoidable cost of a turn).
+        `get_or_create_session` and `get_conversation_id` are built on it."""
         record, _session = await self._conversation(user_id, load=False)
         return record
 
@@ -166,15 +165,30 @@ class SessionManager:
     # -- queries --------------------------------------------------------------------------------
 
     async def add_query_to_conversation(
-        self, user_id: str, query: str, response: str, *, conversation_id: str | None = None
+        self,
+        user_id: str,
+        query: str,
+        response: str,
+        *,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        status: str = "answered",
+        trace_id: str | None = None,
     ) -> int:
         """Record a query/answer pair (truncated to 200/500 characters, as in the seed).
 
         Pass `conversation_id` to record into the conversation the turn ran in, even if the user has
-        started another one meanwhile. Returns the query's number in its conversation.
+        started another one meanwhile. With `message_id` (the runner's turns), the inbound message is
+        marked answered in the same transaction: a crash between the two would either lose the
+        record or answer the message twice. Returns the query's number in its conversation.
         """
         if conversation_id is None:
             conversation_id = await self.get_conversation_id(user_id)
+        if message_id is not None:
+            return await self.store.finish_turn(
+                message_id=message_id, status=status, query=query, answer=response,
+                conversation_id=conversation_id, trace_id=trace_id,
+            )
         return await self.store.add_query(
             conversation_id=conversation_id, query=query, response=response or "No response"
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +44,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 metadata = MetaData()
-
-# How many of the newest inbound rows `latest_inbound_per_place` reads to find each place's last one.
-PLACE_SCAN_ROWS = 5000
 
 conversations = Table(
     "tp_conversations",
@@ -99,7 +96,9 @@ inbound = Table(
     Column("answered_at", Float),
     Column("delivered_at", Float),  # the adapter posted the answer
     Column("attempt_at", Float),  # a recovery sweep's lease on this message
+    Column("place", String(255)),  # where it was said (the adapter's key), for catch-up
     Index("ix_tp_inbound_undelivered", "delivered_at", "received_at"),
+    Index("ix_tp_inbound_place", "place", "received_at"),
 )
 
 turn_leases = Table(
@@ -108,6 +107,18 @@ turn_leases = Table(
     Column("lease_key", String(255), primary_key=True),
     Column("holder", String(64), nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+# "This place (a thread) continues that person's conversation": a follow-up there without a mention
+# is for the bot. Written when the message that started it is stored, so it holds from that moment,
+# across restarts and workers.
+subscriptions = Table(
+    "tp_subscriptions",
+    metadata,
+    Column("place", String(255), primary_key=True),
+    Column("user_id", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_tp_subscriptions_user", "user_id"),
 )
 
 message_refs = Table(
@@ -159,6 +170,7 @@ class InboundRecord:
     received_at: float
     answered_at: float | None = None
     delivered_at: float | None = None
+    place: str | None = None
 
 
 def _conversation(row: Any) -> ConversationRecord:
@@ -178,6 +190,7 @@ def _inbound(row: Any) -> InboundRecord:
         received_at=m["received_at"],
         answered_at=m["answered_at"],
         delivered_at=m["delivered_at"],
+        place=m["place"],
     )
 
 
@@ -344,7 +357,13 @@ class ConversationStore:
     # -- inbound messages ----------------------------------------------------------------------
 
     async def claim_inbound(
-        self, *, message_id: str, user_id: str, text: str, reply_to: dict[str, Any] | None = None
+        self,
+        *,
+        message_id: str,
+        user_id: str,
+        text: str,
+        reply_to: Mapping[str, Any] | None = None,
+        place: str | None = None,
     ) -> bool:
         """Persist a new inbound message; False when this message id was already seen."""
         return await self._insert_once(
@@ -353,8 +372,9 @@ class ConversationStore:
             user_id=user_id,
             text=text,
             status="received",
-            reply_to=json.dumps(reply_to) if reply_to is not None else None,
+            reply_to=json.dumps(dict(reply_to)) if reply_to else None,
             received_at=time.time(),
+            place=place,
         )
 
     async def get_inbound(self, *, message_id: str) -> InboundRecord | None:
@@ -432,55 +452,59 @@ class ConversationStore:
         return [_inbound(r) for r in rows]
 
     async def latest_inbound_per_place(
-        self,
-        *,
-        prefix: str,
-        since_s: float,
-        limit: int = 100,
-        received_before: float | None = None,
-        scan: int = PLACE_SCAN_ROWS,
+        self, *, prefix: str, since_s: float, limit: int = 100, received_before: float | None = None
     ) -> list[InboundRecord]:
-        """The newest inbound message per place (the `channel_id` of its `reply_to`) among messages
-        whose id starts with `prefix`, received within the last `since_s` seconds (and before
-        `received_before`, when given); newest place first, at most `limit` places.
+        """The newest inbound message per place among messages whose id starts with `prefix`,
+        received within the last `since_s` seconds (and before `received_before`, when given);
+        newest place first, at most `limit` places.
 
         An adapter whose platform does not redeliver uses it after a reconnect to ask "what came after
-        the last message I stored here?". Grouping on a field inside the JSON text is not portable
-        between SQLite and PostgreSQL, so the newest `scan` rows of the window are read (ids and
-        places only) and reduced here: a place whose last message is older than those rows is not
-        listed. The table only holds a week (see `prune_inbound`), so the scan stays bounded.
+        the last message I stored here?". Messages stored without a place are not listed.
         """
         now = time.time()
         conditions = [
             inbound.c.message_id.startswith(prefix, autoescape=True),
+            inbound.c.place.is_not(None),
             inbound.c.received_at >= now - since_s,
         ]
         if received_before is not None:
             conditions.append(inbound.c.received_at < received_before)
+        last = func.max(inbound.c.received_at).label("last")
         async with self._tx() as conn:
-            recent = (
+            newest = (
                 await conn.execute(
-                    select(inbound.c.message_id, inbound.c.reply_to)
-                    .where(*conditions)
-                    .order_by(inbound.c.received_at.desc(), inbound.c.message_id.desc())
-                    .limit(scan)
+                    select(inbound.c.place, last).where(*conditions).group_by(inbound.c.place).order_by(last.desc()).limit(limit)
                 )
             ).all()
-            newest: dict[str, str] = {}  # place -> message id, in newest-first order
-            for message_id, reply_to in recent:
-                try:
-                    place = (json.loads(reply_to) or {}).get("channel_id") if reply_to else None
-                except (ValueError, AttributeError):
-                    place = None
-                if place and str(place) not in newest:
-                    newest[str(place)] = message_id
-                    if len(newest) >= limit:
-                        break
             if not newest:
                 return []
-            rows = (await conn.execute(select(inbound).where(inbound.c.message_id.in_(list(newest.values()))))).all()
-        by_id = {r._mapping["message_id"]: _inbound(r) for r in rows}
-        return [by_id[m] for m in newest.values() if m in by_id]
+            rows = (
+                await conn.execute(
+                    select(inbound).where(
+                        *conditions,
+                        or_(*(and_(inbound.c.place == place, inbound.c.received_at == at) for place, at in newest)),
+                    )
+                )
+            ).all()
+        by_place: dict[str, InboundRecord] = {}
+        for row in rows:
+            record = _inbound(row)
+            assert record.place is not None
+            kept = by_place.get(record.place)
+            if kept is None or record.message_id > kept.message_id:
+                by_place[record.place] = record
+        return [by_place[place] for place, _at in newest if place in by_place]
+
+    # -- subscriptions: places the bot follows for a person ---------------------------------------
+
+    async def subscribe(self, *, place: str, user_id: str) -> None:
+        """Idempotent: the first subscription of a place is kept."""
+        await self._insert_once(subscriptions, place=place, user_id=user_id, created_at=time.time())
+
+    async def is_subscribed(self, *, place: str) -> bool:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(subscriptions.c.place).where(subscriptions.c.place == place))).first()
+        return row is not None
 
     async def lease_for_recovery(
         self, *, message_id: str, older_than_s: float, answered_older_than_s: float | None = None

@@ -1,0 +1,130 @@
+"""Discord as a `Channel`: typing while a turn runs, answers sent once by nonce, history read back.
+
+Each piece of an answer carries `answer_nonce(inbound, piece)` with `enforce_nonce`, so sending the
+same piece again (discord.py's retry after a lost response, or the recovery sweep) gets Discord's
+existing message back instead of a second one, for a few minutes: that is why the core resends an
+answer that failed to go out sooner on Discord (`UNPOSTED_AFTER_S`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import discord
+
+from bots.discord.formatting import NO_MENTIONS, render
+from bots.discord.identity import answer_nonce, answer_ref
+from trip_planner.core.channel import Channel, Inbound, PlaceGone
+
+log = logging.getLogger(__name__)
+
+TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
+# Discord JSON error codes after which an answer can never be sent where it belongs: Unknown Channel,
+# and "Cannot send messages to this user" (DMs closed, or the bot blocked). Missing access or
+# permissions (50001, 50013) are not here: a server admin may still fix those.
+GONE_CODES = frozenset({10003, 50007})
+
+
+class DiscordChannel(Channel):
+    platform = "discord"
+
+    def __init__(self, client: discord.Client, *, translate: Callable[[discord.Message], Inbound | None]) -> None:
+        self.client = client
+        self.translate = translate  # the live path's filters and ids, for history read back
+        self.typing_every_s = TYPING_EVERY_S
+
+    def _messageable(self, inbound: Inbound) -> tuple[discord.PartialMessageable, discord.PartialMessage | None]:
+        where = inbound.reply_to
+        if not where.get("channel_id"):
+            raise PlaceGone(f"message {inbound.message_id} has no stored Discord destination")
+        guild_id = int(where["guild_id"]) if where.get("guild_id") else None
+        channel = self.client.get_partial_messageable(int(where["channel_id"]), guild_id=guild_id)
+        # In a server the first piece replies to the question; in a DM it stands alone.
+        reference = channel.get_partial_message(int(where["message_id"])) if guild_id and where.get("message_id") else None
+        return channel, reference
+
+    def render(self, text: str) -> list[str]:
+        return render(text)
+
+    async def show_progress(self, inbound: Inbound) -> asyncio.Task[None]:
+        channel, _reference = self._messageable(inbound)
+        return asyncio.create_task(self._keep_typing(channel), name=f"typing-{inbound.message_id}")
+
+    async def clear_progress(self, inbound: Inbound, progress: Any) -> None:
+        if isinstance(progress, asyncio.Task):
+            progress.cancel()
+
+    async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:
+        await self.clear_progress(inbound, progress)
+        channel, _reference = self._messageable(inbound)
+        try:
+            await channel.send(text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as err:
+            log.error("Could not send a note in channel %s (%s)", channel.id, err.status)
+
+    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+        channel, reference = self._messageable(inbound)
+        nonce = answer_nonce(inbound.message_id, part)
+        try:
+            if reference is not None and part == 0:
+                # A reply to a message deleted meanwhile is sent as a plain message: without this,
+                # Discord refuses it (400) and the answer would be retried for days.
+                sent = await channel.send(
+                    text,
+                    reference=reference.to_reference(fail_if_not_exists=False),
+                    mention_author=False,
+                    allowed_mentions=NO_MENTIONS,
+                    nonce=nonce,
+                )
+            else:
+                sent = await channel.send(text, allowed_mentions=NO_MENTIONS, nonce=nonce)
+        except discord.HTTPException as err:
+            if err.code in GONE_CODES:
+                raise PlaceGone(f"Discord error {err.code}: {err.text}") from None
+            log.error("Could not send piece %d of an answer in channel %s (%s %s)", part + 1, channel.id, err.status, err.text)
+            return None
+        return answer_ref(sent.channel.id, sent.id)
+
+    async def _keep_typing(self, channel: discord.abc.Messageable) -> None:
+        """Show 'typing…' until cancelled, renewed before Discord clears it; a failure here must never
+        cost the answer, so it is only logged."""
+        while True:
+            try:
+                await channel.typing()
+            except discord.HTTPException as err:
+                log.debug("Typing indicator failed (%s); carrying on", err.status)
+            await asyncio.sleep(self.typing_every_s)
+
+    # -- catch-up -----------------------------------------------------------------------------------
+
+    def catches_up(self, place: Inbound) -> bool:
+        """Only places whose events this process's shards receive (DMs: shard 0), so processes
+        running other shards do not read, and race for, the same history."""
+        shard_ids = getattr(self.client, "shard_ids", None)  # AutoShardedClient only
+        count = getattr(self.client, "shard_count", None)
+        if not shard_ids or not count:
+            return True
+        guild_id = place.reply_to.get("guild_id")
+        shard = 0 if not guild_id else (int(guild_id) >> 22) % count
+        return shard in shard_ids
+
+    async def read_after(self, last: Inbound, *, limit: int) -> AsyncIterator[Inbound]:
+        where = last.reply_to
+        try:
+            channel_id = int(where["channel_id"])
+            after = int(where.get("message_id") or last.message_id.removeprefix("discord:"))
+            guild_id = int(where["guild_id"]) if where.get("guild_id") else None
+        except (KeyError, TypeError, ValueError):
+            log.debug("Message %s has no usable Discord place; not caught up", last.message_id)
+            return
+        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+        try:
+            async for message in channel.history(after=discord.Object(id=after), oldest_first=True, limit=limit):
+                inbound = self.translate(message)
+                if inbound is not None:
+                    yield inbound
+        except discord.HTTPException as err:  # e.g. 403/404: removed from the server, channel gone
+            log.warning("Could not read channel %s to catch up (%s %s); skipping it", channel_id, err.status, err.text)

@@ -1,0 +1,145 @@
+"""Slack as a `Channel`: where an answer goes, how it is shown, and what reached Slack already.
+
+The core decides when to post and what counts as delivered; this says how on Slack: a placeholder
+while a turn runs (turned into the answer's first part in place), mrkdwn converted by `formatting`,
+posts tagged with metadata so a lookup can tell what a crashed or failed delivery got out
+(`posting`), and the history of a DM read back after an outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack.formatting import render
+from bots.slack.identity import message_key, ts_of_key
+from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
+from trip_planner.core import replies
+from trip_planner.core.channel import Channel, Inbound, Posted
+
+log = logging.getLogger(__name__)
+
+# Translates one `message` event (live or read back from history) into the core's inbound message,
+# or None when it is not a person's new message for the bot; see `SlackListeners.message_inbound`.
+MessageTranslator = Callable[[dict[str, Any], str], Any]
+
+
+def ts_value(ts: Any) -> Decimal | None:
+    """A Slack ts as an exact number (a float can merge two ts of one second), or None if it is not one."""
+    try:
+        return Decimal(str(ts))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+class SlackChannel(Channel):
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient, poster: SlackPoster) -> None:
+        self.client = client
+        self.poster = poster
+        self.translate: MessageTranslator | None = None  # set by the listeners (catch-up uses it)
+        self._threads: OrderedDict[str, str | None] = OrderedDict()  # answer ts -> its thread_ts
+
+    # -- where ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _where(inbound: Inbound) -> tuple[str, str, str | None, str]:
+        where = inbound.reply_to
+        channel, team = str(where.get("channel") or ""), str(where.get("team") or "")
+        if not channel or not team:
+            raise ValueError(f"message {inbound.message_id} has no stored Slack destination")
+        return team, channel, where.get("thread_ts"), ts_of_key(inbound.message_id)
+
+    def thread_of(self, ts: str) -> str | None | bool:
+        """The thread an answer of ours sits in, when this process posted it (False: unknown)."""
+        return self._threads.get(ts, False)
+
+    def _posted_in(self, ts: str, thread_ts: str | None) -> None:
+        self._threads[ts] = thread_ts
+        while len(self._threads) > 10_000:
+            self._threads.popitem(last=False)
+
+    # -- the contract -------------------------------------------------------------------------------
+
+    def render(self, text: str) -> list[str]:
+        return render(text)
+
+    async def show_progress(self, inbound: Inbound) -> str | None:
+        team, channel, thread_ts, since = self._where(inbound)
+        return await self.poster.post(channel, thread_ts, replies.PLACEHOLDER, PostTag(inbound.message_id, PLACEHOLDER_PART, since))
+
+    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+        team, channel, thread_ts, since = self._where(inbound)
+        ts: str | None = None
+        if part == 0 and progress is not None:
+            if await self.poster.update(channel, progress, text):
+                ts = progress
+            else:
+                await self.poster.delete(channel, progress)
+        if ts is None:
+            ts = await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, str(part), since))
+        if ts is None:
+            return None
+        self._posted_in(ts, thread_ts)
+        return message_key(team, channel, ts)
+
+    async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:
+        # Tagged as the placeholder: a later recovered answer finds it and takes its place.
+        team, channel, thread_ts, since = self._where(inbound)
+        if progress is not None and await self.poster.update(channel, progress, text):
+            return
+        await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, PLACEHOLDER_PART, since))
+
+    async def posted(self, inbound: Inbound) -> Posted | None:
+        team, channel, thread_ts, since = self._where(inbound)
+        found = await self.poster.find(channel, thread_ts, inbound.message_id, since_ts=since)  # PlaceGone propagates
+        if found is None:
+            return None
+        parts = {int(part): message_key(team, channel, ts) for part, ts in found.items() if part.isdigit()}
+        for part, ts in found.items():
+            if part.isdigit():
+                self._posted_in(ts, thread_ts)
+        return Posted(parts=parts, progress=found.get(PLACEHOLDER_PART))
+
+    # -- catch-up: DMs only -------------------------------------------------------------------------
+
+    def catches_up(self, place: Inbound) -> bool:
+        """DMs only. A mention in a channel, and a follow-up in a thread, would mean reading every
+        channel's history and every thread's replies (costly, and tightly rate-limited), so those
+        rely on Slack's retries. Replies in a thread inside a DM are not in its history either."""
+        return str(place.reply_to.get("channel") or "").startswith("D")
+
+    async def read_after(self, last: Inbound, *, limit: int) -> AsyncIterator[Inbound]:
+        team, channel, _thread, oldest = self._where(last)
+        start = ts_value(oldest)
+        if start is None or self.translate is None:
+            return
+        try:
+            # `oldest` is exclusive: the stored message itself is not listed.
+            result = await self.client.conversations_history(channel=channel, oldest=oldest, limit=min(limit, 200))
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as err:
+            error = err.response.get("error") if isinstance(err, SlackApiError) and err.response is not None else err
+            log.warning("Could not read DM %s to catch up (%s); skipping it", channel, error or type(err).__name__)
+            return
+        messages = [m for m in result.get("messages") or [] if (ts_value(m.get("ts")) or start) > start]
+        if result.get("has_more"):
+            # Slack lists the newest first: the older ones are out of reach of one bounded read.
+            log.warning("DM %s has more messages since the last one stored than one read takes; only the newest are looked at", channel)
+        for message in sorted(messages, key=lambda m: ts_value(m.get("ts")) or start):
+            # History lists messages without the event's place; a thread's parent carries its own ts
+            # as thread_ts, which its live event did not (it was a top-level message then).
+            event = dict(message, channel=channel, channel_type="im")
+            if event.get("thread_ts") == event.get("ts"):
+                del event["thread_ts"]
+            inbound = self.translate(event, team)
+            if inbound is not None:
+                yield inbound

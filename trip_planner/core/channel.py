@@ -1,0 +1,112 @@
+"""The channel contract: what a platform does for the core, and what the core hands a platform.
+
+The core owns every rule (dedupe, turn order, what a 👍 means, when an answer counts as delivered,
+recovery, catch-up); a platform adapter owns only its translation. So the contract is small: the
+core hands an adapter `Inbound` values (its own type, never a store row) and asks it to show or clear
+progress, render and post one part of an answer idempotently under a key the core chooses
+(`Inbound.message_id` + the part's index), say what already reached the platform, post a short note,
+and read a place's messages after a point. An adapter that cannot reach a place any more raises
+`PlaceGone` and the core gives up on it, loudly.
+
+Modelled on Rasa's `InputChannel`/`OutputChannel` and the Vercel chat SDK's `Adapter`: one small
+interface per platform with sensible defaults, and a collecting double for tests
+(`tests/channel_double.py`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PlaceGone(Exception):
+    """The platform says an answer can never be posted where it belongs (the bot left the channel,
+    the channel was deleted, the person closed their DMs): retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A person's message, as the core knows it.
+
+    `message_id` is the platform's identity of the message, prefixed with the platform
+    ("slack:T1:C1:1700000000.000100", "discord:1234"): the dedupe key, and the key under which the
+    answer's parts are posted idempotently. `place` is where it was said, for catch-up after an
+    outage (None when the adapter does not catch up there). `follows`, when set, is a place (a
+    thread) the bot follows from now on for this person: a later message there without a mention
+    continues the conversation. `reply_to` is the adapter's own note of where the answer goes; the
+    core stores it and hands it back untouched. `attachments` marks a message that carried only
+    files the planner cannot read.
+    """
+
+    message_id: str
+    user_id: str
+    text: str
+    place: str | None = None
+    follows: str | None = None
+    reply_to: Mapping[str, Any] = field(default_factory=dict)
+    attachments: bool = False
+
+    @property
+    def platform(self) -> str:
+        return self.message_id.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What of an answer already reached the platform: part index -> message ref, and a progress
+    indicator (a placeholder) left behind, which the first part may replace."""
+
+    parts: Mapping[int, str] = field(default_factory=dict)
+    progress: Any = None
+
+
+class Channel(ABC):
+    """One platform, as the core's routines (delivery, recovery, catch-up) use it."""
+
+    #: The platform's prefix of message ids and session user ids ("slack", "discord", "console").
+    platform: str
+
+    @abstractmethod
+    def render(self, text: str) -> list[str]:
+        """The answer's Markdown as the platform's messages, in order (converted, then split with
+        `trip_planner.core.splitting.split_markdown` at the platform's limit)."""
+
+    @abstractmethod
+    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+        """Post part `part` of the answer to `inbound`, at most once even when called again (after a
+        crash, a lost response): the platform's idempotency (Discord's nonce, Slack's metadata
+        lookup) is keyed by `inbound.message_id` and `part`. `progress` (part 0 only) is the
+        indicator this answer replaces, when the platform shows one in place. Returns the message
+        ref the core remembers for reactions, or None when the platform did not take it (the
+        recovery sweep tries again). Raises `PlaceGone` when it never will."""
+
+    async def show_progress(self, inbound: Inbound) -> Any:
+        """Show that a turn is running (placeholder, status, typing); returns a handle or None."""
+        return None
+
+    async def clear_progress(self, inbound: Inbound, progress: Any) -> None:
+        """The turn's answer went out (or gave up): stop showing progress that was not replaced."""
+
+    async def posted(self, inbound: Inbound) -> Posted | None:
+        """What a crashed or failed delivery got onto the platform, before the recovery sweep posts
+        again; None when the platform cannot say now (then nothing is posted, to avoid a double).
+        Platforms whose `post` is idempotent by itself need not look."""
+        return Posted()
+
+    async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:
+        """A short message that is not an answer (an apology when storage failed), shown in place of
+        `progress` when given, so a later recovered answer can still replace it."""
+        for part, piece in enumerate(self.render(text)):
+            await self.post(inbound, part, piece, progress=progress if part == 0 else None)
+
+    def catches_up(self, place: Inbound) -> bool:
+        """Whether this process should read `place` (its last stored message) after an outage:
+        adapters that do not catch up, or run only some shards, say no."""
+        return False
+
+    def read_after(self, last: Inbound, *, limit: int) -> AsyncIterator[Inbound]:
+        """A place's messages after `last`, oldest first, as inbound messages for the bot (the
+        adapter's filters applied: no bots, no edits, mentions only where they are needed)."""
+        raise NotImplementedError(f"{type(self).__name__} does not catch up")

@@ -1,0 +1,40 @@
+"""Every word the planner says that is not the model's answer, in one place.
+
+Slack, Discord and the console show the same words for the same event, so a change of tone or a
+translation is one edit here. Platform-specific command names come in as arguments.
+"""
+
+from __future__ import annotations
+
+EMPTY_PROMPT = "What would you like to plan? Tell me where you'd like to go, or ask me about a trip."
+APOLOGY = "Sorry, something went wrong while planning that. Please try again in a moment."
+TIMEOUT_APOLOGY = "Sorry, that took too long to plan. Please try again in a moment."
+FILES_NOTE = "I can only read text for now. Please type your question as a message."
+PLACEHOLDER = "_Planning your trip…_"
+
+NEW_TRIP = "Started a new trip. Where would you like to go?"
+SATISFIED = "Glad I could help! I've closed this trip. Send a new message any time to plan another."
+UNSATISFIED = "Thanks for telling me. What should I change? Tell me and I'll rework the plan."
+NOTHING_TO_END = "There is no open trip to end. Send me a message to start one."
+COMMAND_WAIT = "One moment: I'm finishing the answer in progress first."
+COMMAND_FAILED = "Sorry, that did not work. Please try again in a moment."
+
+# Said on its own, any of these starts a new trip on every platform (the core checks, not adapters).
+RESTART_WORDS = frozenset({"new trip", "start over"})
+
+
+def too_long(limit: int) -> str:
+    return f"That message is too long for me: please keep it under {limit:,} characters and send it again."
+
+
+def command_help(new: str, end: str) -> str:
+    """How to use the trip commands, named as the platform spells them (`/trip new`, `/newtrip`, `/new`)."""
+    return f"Use `{new}` to start a new trip or `{end}` to finish the current one."
+
+
+def console_help(new: str = "/new", end: str = "/end", leave: str = "/quit") -> str:
+    return f"Commands: {new} starts a new trip, {end} finishes this one (as satisfied), {leave} leaves."
+
+
+def ready(model: str) -> str:
+    return f"Trip planner ready ({model} model). {console_help()}"
