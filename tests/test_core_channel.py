@@ -43,18 +43,18 @@ async def test_a_refused_part_stops_the_rest_and_the_sweep_finishes_it_in_order(
     assert [c.part for c in channel.posts("t:1")] == [0, 1]  # part 2 and later wait
     record = await runner.sessions.store.get_inbound(message_id="t:1")
     assert record is not None and record.delivered_at is None
-    assert await runner.recover(channel, unanswered_after_s=0) == 1
+    assert await runner.recover(channel, force=True) == 1
     # Part 0 was already there (the channel said so); 1 and the rest are posted now, in order.
     later = [c.part for c in channel.posts("t:1")][2:]
     assert later == list(range(1, len(later) + 1))
-    assert await runner.recover(channel, unanswered_after_s=0) == 0
+    assert await runner.recover(channel, force=True) == 0
 
 
 async def test_a_place_that_is_gone_is_given_up_once_loudly(runner: TripPlannerRunner, caplog: pytest.LogCaptureFixture) -> None:
     channel = MemoryChannel(gone={"t:1"})
     await runner.handle(inbound(1), channel)
     assert any("Giving up on the answer to message t:1" in r.getMessage() for r in caplog.records)
-    assert await runner.recover(channel, unanswered_after_s=0) == 0
+    assert await runner.recover(channel, force=True) == 0
     assert len(channel.posts("t:1")) == 1
 
 
@@ -62,10 +62,10 @@ async def test_recovery_does_not_post_when_the_platform_cannot_say_what_it_has(r
     channel = MemoryChannel(raise_on_post=ConnectionError)
     await runner.handle(inbound(1), channel)
     channel.raise_on_post, channel.blind = None, True
-    assert await runner.recover(channel, unanswered_after_s=0) == 0
+    assert await runner.recover(channel, force=True) == 0
     assert len(channel.posts("t:1")) == 1  # only the failed live attempt
     channel.blind = False
-    assert await runner.recover(channel, unanswered_after_s=0) == 1
+    assert await runner.recover(channel, force=True) == 1
 
 
 async def test_notes_and_restart_words_go_through_the_core_with_no_progress(runner: TripPlannerRunner) -> None:
@@ -96,13 +96,12 @@ async def test_storage_down_mid_turn_shows_an_apology_in_place_of_progress(runne
     channel = MemoryChannel()
     accepted = await runner.accept(inbound(1))
     assert accepted is not None
-    await runner.sessions.engine.dispose()
-    store = runner.sessions.store
 
-    async def broken(**_kwargs: object) -> None:
+    async def broken(*_args: object, **_kwargs: object) -> None:
         raise ConnectionError("database down")
 
-    store.get_inbound = broken  # type: ignore[method-assign,assignment]
+    # The turn has started (progress shown) when the conversation is read: the database goes away then.
+    runner.sessions.conversation_for_turn = broken  # type: ignore[method-assign,assignment]
     reply = await runner.answer(accepted, channel)
     assert reply.text == replies.APOLOGY
     assert [c.kind for c in channel.calls] == ["progress", "note"]

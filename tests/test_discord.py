@@ -553,10 +553,10 @@ async def test_an_answer_discord_refused_is_sent_once_by_the_recovery_sweep(
         await handled(discord_standin, bot, "message", 1)
         assert contents(discord_standin, channel) == []
 
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 1
+        assert await bot.runner.recover(bot.client.channel, force=True) == 1
         [answer] = contents(discord_standin, channel)
         assert "Vienna" in answer
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 0
+        assert await bot.runner.recover(bot.client.channel, force=True) == 0
         assert len(contents(discord_standin, channel)) == 1
         # The sweep sent the answer with the nonce the live attempt used: had Discord created it after
         # all, the sweep would have got that message back instead of posting a second one.
@@ -577,7 +577,7 @@ async def test_a_sent_answer_is_never_swept_again(discord_standin: DiscordStandI
             await asyncio.sleep(0.02)
         else:
             raise AssertionError(f"{key} was never marked delivered")
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 0
+        assert await bot.runner.recover(bot.client.channel, force=True) == 0
         assert len(contents(discord_standin, discord_standin.dm_channel(ALICE))) == 1
 
 
@@ -594,12 +594,12 @@ async def test_an_answer_to_a_mention_deleted_meanwhile_is_sent_once_without_the
         await handled(discord_standin, bot, "message", 1)
         assert contents(discord_standin, CHANNEL) == []
         discord_standin.delete_message(CHANNEL, int(mention["id"]))
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 1
+        assert await bot.runner.recover(bot.client.channel, force=True) == 1
         [sent] = [c for c in discord_standin.calls_to("POST", rf"/channels/{CHANNEL}/messages") if c.seq in discord_standin.created_ids]
         assert sent.body["message_reference"]["fail_if_not_exists"] is False
         created = discord_standin.channel_messages[CHANNEL][discord_standin.created_ids[sent.seq]]
         assert "Paris" in created["content"] and "message_reference" not in created  # a plain message
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 0
+        assert await bot.runner.recover(bot.client.channel, force=True) == 0
 
 
 async def test_an_answer_to_someone_who_closed_their_dms_is_given_up_not_retried_forever(
@@ -611,11 +611,11 @@ async def test_an_answer_to_someone_who_closed_their_dms_is_given_up_not_retried
     async with running_bot(discord_standin, settings) as bot:
         await discord_standin.send_dm(ALICE, "Plan a trip to Vienna")
         await handled(discord_standin, bot, "message", 1)
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 0
+        assert await bot.runner.recover(bot.client.channel, force=True) == 0
         attempts = len(discord_standin.calls_to("POST", posts))
         assert attempts == 1, "the live send already gave up: the one delivery routine does, on any path"
         # Given up: later sweeps do not try again (a missing permission, 50001, would be retried).
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 0
+        assert await bot.runner.recover(bot.client.channel, force=True) == 0
         assert len(discord_standin.calls_to("POST", posts)) == attempts
         assert contents(discord_standin, channel) == []
 
@@ -630,7 +630,7 @@ async def test_a_recovered_server_answer_is_still_a_reply_to_the_mention(
         )
         await handled(discord_standin, bot, "message", 1)
         assert contents(discord_standin, CHANNEL) == []
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 1
+        assert await bot.runner.recover(bot.client.channel, force=True) == 1
         [reply] = discord_standin.sent_messages(CHANNEL)
         assert reply["message_reference"]["message_id"] == int(mention["id"])
         assert "Paris" in reply["content"] and reply["allowed_mentions"]["parse"] == []
@@ -656,7 +656,7 @@ async def test_an_answer_whose_response_was_lost_is_posted_once_and_still_counts
             assert [c.status for c in discord_standin.calls_to("POST", posts)] == [500, 503]
             record = await bot.runner.sessions.store.get_inbound(message_id=key)
             assert record is not None and record.delivered_at is None, "the bot does not know it was posted"
-            assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 1
+            assert await bot.runner.recover(bot.client.channel, force=True) == 1
 
         calls = discord_standin.calls_to("POST", posts)
         assert [c.status for c in calls] == ([500, 200] if then == "retried" else [500, 503, 200])
@@ -665,7 +665,7 @@ async def test_an_answer_whose_response_was_lost_is_posted_once_and_still_counts
         created = discord_standin.created_ids[calls[0].seq]
         assert discord_standin.returned_ids[calls[-1].seq] == created, "Discord handed back the first message"
         assert {c.body["nonce"] for c in calls} == {answer_nonce(key, 0)}
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 0
+        assert await bot.runner.recover(bot.client.channel, force=True) == 0
 
         await discord_standin.add_reaction(user_id=ALICE, channel_id=channel, message_id=created, emoji="👍")
         await discord_standin.wait_until(lambda: SATISFIED_REPLY in contents(discord_standin, channel), what="closing")
@@ -690,7 +690,7 @@ async def test_a_partly_posted_answer_is_completed_by_the_sweep_without_repeatin
         live = discord_standin.calls_to("POST", posts)
         assert [c.status for c in live] == [200, 503]
 
-        assert await bot.runner.recover(bot.client.channel, unanswered_after_s=0) == 1
+        assert await bot.runner.recover(bot.client.channel, force=True) == 1
         swept = discord_standin.calls_to("POST", posts)[2:]
         assert len(swept) >= 3 and all(c.status == 200 for c in swept)
 

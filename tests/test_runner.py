@@ -27,7 +27,9 @@ SEED = [
 
 
 async def _runner(url: str, **changes: object) -> TripPlannerRunner:
-    r = TripPlannerRunner(replace(Settings(database_url=url, turn_timeout_s=30.0), **changes))  # type: ignore[arg-type]
+    # Per-person limits off: these tests send one person's messages in bursts on purpose.
+    base = Settings(database_url=url, turn_timeout_s=30.0, max_waiting_per_person=1000, messages_per_minute=1000)
+    r = TripPlannerRunner(replace(base, **changes))  # type: ignore[arg-type]
     await r.start()
     return r
 
@@ -291,70 +293,73 @@ async def test_a_reaction_by_someone_else_does_not_wait_for_a_delivery(runner: T
         assert await asyncio.wait_for(runner.react(Reaction("other", "ref-1", "+1")), 5) == "ignored"
 
 
-async def test_recovery_answers_and_delivers_what_a_crash_left_behind(sqlite_url: str) -> None:
+async def _worker_row(r: TripPlannerRunner, worker_id: str, *, age_s: float) -> None:
+    """A worker row as another process leaves it: beating `age_s` ago (stale past 10 s)."""
+    from sqlalchemy import insert as sql_insert
+
+    from trip_planner.core.tables import workers
+
+    async with r.sessions.store.engine.begin() as conn:
+        await conn.execute(sql_insert(workers).values(worker_id=worker_id, started_at=time.time() - age_s, heartbeat_at=time.time() - age_s))
+
+
+async def test_recovery_takes_what_a_dead_worker_left_and_never_a_live_workers_work(sqlite_url: str) -> None:
     r = await _runner(sqlite_url)
     channel = MemoryChannel()
+    store = r.sessions.store
     try:
-        # Persisted but never answered (the process died before the model ran).
-        assert await r.sessions.store.claim_inbound(
-            message_id="t:left", user_id="u", text="Trip to Rome", reply_to={"channel": "D1"}
+        await _worker_row(r, "other:live", age_s=1)
+        await _worker_row(r, "other:dead", age_s=60)
+        # Held by a live worker (in its queue, or in its turn now): never taken.
+        assert await store.claim_inbound(message_id="t:busy", user_id="u0", text="Trip to Oslo", worker_id="other:live")
+        # Held by a worker whose heartbeat went stale (SIGKILL): taken at once.
+        assert await store.claim_inbound(
+            message_id="t:left", user_id="u", text="Trip to Rome", reply_to={"channel": "D1"}, worker_id="other:dead"
         )
-        # Answered but never posted (the process died before the platform call).
+        # Held by a worker that stopped (its row is gone): taken at once too.
+        assert await store.claim_inbound(message_id="t:stopped", user_id="u4", text="Trip to Kyoto", worker_id="gone:1")
+        # Answered but never posted, and released for a retry that is due: posted from the stored answer.
         answered = await r.ask("u2", "Trip to Lisbon", message_id="t:unposted")
+        await store.release_for_retry(message_id="t:unposted", after_s=lambda _n: 0.0)
         # Answered and posted: never touched again.
         await r.ask("u3", "Trip to Tokyo", message_id="t:done")
         await r.mark_delivered("t:done")
         # Another platform's message is that platform's adapter's to deliver.
-        assert await r.sessions.store.claim_inbound(message_id="other:1", user_id="o", text="Trip to Oslo")
+        assert await store.claim_inbound(message_id="other:1", user_id="o", text="Trip to Oslo")
 
-        assert await r.recover(channel, unanswered_after_s=60) == 0  # too recent: may be in flight
-        assert await r.recover(channel, unanswered_after_s=0) == 2
-        assert set(channel.board) == {"t:left", "t:unposted"}
-        assert "Rome" in channel.answer("t:left")
+        assert await r.recover(channel) == 3
+        assert set(channel.board) == {"t:left", "t:stopped", "t:unposted"}
+        assert "Rome" in channel.answer("t:left") and "Kyoto" in channel.answer("t:stopped")
         assert channel.answer("t:unposted") == answered.text
         assert [c.kind for c in channel.calls if c.message_id == "t:left"][0] == "posted"  # looked before posting
         assert await r.sessions.get_query_count("u") == 1
-        assert await r.recover(channel, unanswered_after_s=0) == 0  # delivered once only
+        assert await r.recover(channel) == 0  # delivered once only
         assert len(channel.posts("t:left")) == 1
+        record = await store.get_inbound(message_id="t:busy")
+        assert record is not None and record.status == "received"
     finally:
         await r.close()
 
 
-async def test_an_answer_that_failed_to_post_can_be_resent_sooner_than_a_lost_turn_is_redone(sqlite_url: str) -> None:
-    """`unposted_after_s`: an answered message only missing its post is swept after that delay, while
-    a message never answered (perhaps still running somewhere) waits out `unanswered_after_s`."""
+async def test_a_refused_post_is_retried_with_backoff(sqlite_url: str) -> None:
+    from trip_planner.core.workers import backoff_s
+
+    assert [backoff_s(n) for n in (1, 2, 3, 7, 20)] == [5, 10, 20, 300, 300]
     r = await _runner(sqlite_url)
-    channel = MemoryChannel()
+    channel = MemoryChannel(raise_on_post=ConnectionError)
     try:
-        await r.ask("u", "Trip to Rome", message_id="t:answered")  # answered, never marked delivered
-        await r.sessions.store.claim_inbound(message_id="t:received", user_id="v", text="Trip to Oslo")
+        reply = await r.handle(Inbound("t:1", "u", "Trip to Rome"), channel)
+        assert reply.status == "answered"
+        record = await r.sessions.store.get_inbound(message_id="t:1")
+        assert record is not None and record.delivered_at is None
+        channel.raise_on_post = None
+        assert await r.recover(channel) == 0, "not before its backoff"
         from sqlalchemy import update as sql_update
 
-        a_while_ago = time.time() - 120
         async with r.sessions.store.engine.begin() as conn:
-            await conn.execute(sql_update(inbound).values(received_at=a_while_ago))
-            await conn.execute(sql_update(inbound).where(inbound.c.answered_at.is_not(None)).values(answered_at=a_while_ago))
-        # Without it, both wait out the five minutes.
-        assert await r.recover(channel, unanswered_after_s=300) == 0
-        assert await r.recover(channel, unanswered_after_s=300, unposted_after_s=90) == 1
-        assert list(channel.board) == ["t:answered"]
-    finally:
-        await r.close()
-
-
-async def test_an_answer_counts_its_age_from_the_answer_not_an_earlier_recovery_attempt(sqlite_url: str) -> None:
-    """A sweep leased a message while it was unanswered, the live worker answered it later: the
-    sweep must not take the fresh answer for a stale one (it would post it beside the live post)."""
-    r = await _runner(sqlite_url)
-    store = r.sessions.store
-    try:
-        await store.claim_inbound(message_id="t:1", user_id="u", text="Trip to Rome")
-        from sqlalchemy import update as sql_update
-
-        async with store.engine.begin() as conn:
-            await conn.execute(sql_update(inbound).values(received_at=time.time() - 400, attempt_at=time.time() - 200))
-        await store.finish_inbound(message_id="t:1", status="answered", answer="Rome!", conversation_id=None)
-        assert await store.undelivered_inbound(prefix="t:", older_than_s=300, answered_older_than_s=90) == []
+            await conn.execute(sql_update(inbound).values(next_attempt_at=time.time() - 1))
+        assert await r.recover(channel) == 1
+        assert await r.recover(channel) == 0
     finally:
         await r.close()
 
@@ -364,11 +369,11 @@ async def test_a_failed_delivery_is_tried_again_later(sqlite_url: str) -> None:
     channel = MemoryChannel(raise_on_post=ConnectionError)
     try:
         await r.ask("u", "Trip to Rome", message_id="t:1")
-        assert await r.recover(channel, unanswered_after_s=0) == 0
+        assert await r.recover(channel, force=True) == 0
         channel.raise_on_post = None
-        assert await r.recover(channel, unanswered_after_s=0) == 1
+        assert await r.recover(channel, force=True) == 1
         assert len(channel.posts("t:1")) == 2
-        assert await r.recover(channel, unanswered_after_s=0) == 0
+        assert await r.recover(channel, force=True) == 0
     finally:
         await r.close()
 
@@ -380,7 +385,7 @@ async def test_recovery_and_a_live_turn_never_both_answer(sqlite_url: str) -> No
     channel = MemoryChannel()
     try:
         live, _swept = await asyncio.gather(
-            r.ask("u", "Trip to Rome", message_id="t:race"), r.recover(channel, unanswered_after_s=0)
+            r.ask("u", "Trip to Rome", message_id="t:race"), r.recover(channel, force=True)
         )
         answers = [live.text] if live.status == "answered" else []
         answers += [channel.answer(m) for m in channel.board]
@@ -449,17 +454,63 @@ async def test_two_processes_on_one_sqlite_file_do_not_fail(sqlite_url: str) -> 
         await w2.close()
 
 
-async def test_a_lease_left_by_a_crashed_worker_runs_out(sqlite_url: str) -> None:
-    """A process that died mid-turn holds its lease until it expires; then the user is served again."""
+async def test_a_lease_held_by_a_live_worker_waits_and_one_left_by_a_dead_worker_is_taken_at_once(sqlite_url: str) -> None:
+    """A live worker's lease is respected until it runs out; a dead worker's (stale heartbeat) is not
+    waited for at all: the person is served again within seconds, not after the lease's minutes."""
+    from trip_planner.core.tables import turn_leases
+
     r = await _runner(sqlite_url, turn_timeout_s=5.0)
     try:
-        assert await r.sessions.store.try_lease(key="u", holder="dead-worker", lease_s=0.3)
-        assert not await r.sessions.store.try_lease(key="u", holder="someone-else", lease_s=0.3)
-        reply = await r.ask("u", "Trip to Rome")  # waits for the dead worker's lease to run out
+        await _worker_row(r, "other:live", age_s=0)
+        await _worker_row(r, "other:dead", age_s=60)
+        from sqlalchemy import insert as sql_insert
+
+        async with r.sessions.store.engine.begin() as conn:
+            await conn.execute(sql_insert(turn_leases).values(lease_key="u", holder="other:live", expires_at=time.time() + 0.5))
+            await conn.execute(sql_insert(turn_leases).values(lease_key="v", holder="other:dead", expires_at=time.time() + 600))
+        assert not await r.workers.try_lease(key="u", lease_s=1)  # live, not expired
+        assert await r.workers.try_lease(key="v", lease_s=1)  # dead: taken although far from expiry
+        await r.workers.release_lease(key="v")
+        reply = await r.ask("u", "Trip to Rome")  # waits for the live worker's lease to run out
         assert reply.status == "answered" and "Rome" in reply.text
-        assert await r.sessions.store.try_lease(key="u", holder="next", lease_s=1)  # released after the turn
+        assert await r.workers.try_lease(key="u", lease_s=1)  # released after the turn
     finally:
         await r.close()
+
+
+async def test_a_persons_earlier_message_left_by_a_dead_worker_is_answered_first(sqlite_url: str) -> None:
+    """Order across workers: the dead worker's message (received first) is answered, and posted,
+    before the person's next one, and the conversation's history stays in that order."""
+    r = await _runner(sqlite_url)
+    channel = MemoryChannel()
+    try:
+        await _worker_row(r, "other:dead", age_s=60)
+        assert await r.sessions.store.claim_inbound(message_id="t:1", user_id="u", text="Trip to Rome in June", worker_id="other:dead")
+        await r.handle(Inbound("t:2", "u", "What hotels?"), channel)
+        assert [c.message_id for c in channel.calls if c.kind == "post"][:2] == ["t:1", "t:2"]
+        queries = await r.sessions.get_queries("u")
+        assert [q["query"] for q in queries] == ["Trip to Rome in June", "What hotels?"]
+        assert "Rome" in channel.answer("t:2")
+    finally:
+        await r.close()
+
+
+async def test_a_persons_earlier_message_held_by_a_live_worker_goes_first(sqlite_url: str) -> None:
+    """Two workers took one person's two messages: the second waits for the first's answer."""
+    w1, w2 = await _runner(sqlite_url), await _runner(sqlite_url)
+    try:
+        first = await w1.accept(Inbound("t:1", "u", "Trip to Rome in June"))
+        assert first is not None
+        second = asyncio.create_task(w2.handle(Inbound("t:2", "u", "What hotels?"), MemoryChannel()))
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the later message must wait for the earlier one"
+        await w1.answer(first)
+        await asyncio.wait_for(second, 30)
+        queries = await w1.sessions.get_queries("u")
+        assert [q["query"] for q in queries] == ["Trip to Rome in June", "What hotels?"]
+    finally:
+        await w1.close()
+        await w2.close()
 
 
 async def test_more_concurrent_users_than_database_connections_all_get_answers(database_url: str) -> None:

@@ -442,7 +442,7 @@ async def test_a_post_slack_made_before_failing_is_not_posted_again(settings: Se
         assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [500, 500, 500]
         assert len(parts) == 3 and PLACEHOLDER not in [m["text"] for m in parts]
         assert "\n".join(m["text"] for m in parts).count("Day 59:") == 3
-        assert await echo_runner.recover(bot.bot.channel, unanswered_after_s=0) == 0
+        assert await echo_runner.recover(bot.bot.channel, force=True) == 0
         await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=parts[-1]["ts"]))
         await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the confirmation")
     finally:
@@ -463,7 +463,7 @@ async def test_a_long_answer_whose_part_failed_is_completed_in_order_by_the_swee
         await wait_until(lambda: bot.bot.in_flight == 0, what="the delivery to give up")
         assert len(slack.bot_messages(DM)) == 1, "part 3 went out although part 2 had not"
 
-        assert await echo_runner.recover(bot.bot.channel, unanswered_after_s=0) == 1
+        assert await echo_runner.recover(bot.bot.channel, force=True) == 1
         parts = [m["text"] for m in slack.bot_messages(DM)]  # as the user reads them, top to bottom
         assert parts == render("\n".join([paragraph] * 3)) and len(parts) == 3
     finally:
@@ -484,7 +484,8 @@ async def test_after_a_crash_the_sweep_turns_the_left_placeholder_into_the_answe
     await crashed_runner.close()
 
     async with worker(settings, slack) as bot:
-        assert await bot.bot.runner.recover(bot.bot.channel, unanswered_after_s=0) == 1
+        # The crashed worker's row is gone: the new worker's first sweep (at start-up) takes it at once.
+        await wait_until(lambda: "Lisbon" in slack.bot_messages(DM)[0]["text"], what="the recovered answer")
         [answer] = slack.bot_messages(DM)
         assert "Lisbon" in answer["text"]
         assert slack.calls_to("chat.postMessage")[-1].args["text"] == PLACEHOLDER  # no second message
@@ -576,7 +577,7 @@ async def test_an_apology_shown_instead_of_the_placeholder_becomes_the_answer_on
     finally:
         await asyncio.to_thread(rename, "tp_conversations_away", "tp_conversations")
 
-    assert await runner.recover(bot.bot.channel, unanswered_after_s=0) == 1
+    assert await runner.recover(bot.bot.channel, force=True) == 1
     [answer] = slack.bot_messages(DM)
     assert "Lisbon" in answer["text"]
 
@@ -706,10 +707,10 @@ async def test_an_answer_slack_would_not_take_is_posted_once_by_the_recovery_swe
     assert slack.bot_messages(DM) == []
     slack._failures.clear()
 
-    assert await runner.recover(bot.bot.channel, unanswered_after_s=0) == 1
+    assert await runner.recover(bot.bot.channel, force=True) == 1
     [answer] = slack.bot_messages(DM)
     assert "Lisbon" in answer["text"]
-    assert await runner.recover(bot.bot.channel, unanswered_after_s=0) == 0
+    assert await runner.recover(bot.bot.channel, force=True) == 0
     assert len(slack.bot_messages(DM)) == 1
     # The recovered answer is remembered like any other: a 👍 on it closes the conversation.
     await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
@@ -728,10 +729,10 @@ async def test_an_answer_for_a_conversation_the_bot_was_removed_from_is_given_up
     slack.remove_bot_from(DM)
 
     with caplog.at_level(logging.WARNING, logger="trip_planner.core.delivery"):
-        assert await runner.recover(bot.bot.channel, unanswered_after_s=0) == 0
+        assert await runner.recover(bot.bot.channel, force=True) == 0
     assert any("Giving up on the answer" in r.getMessage() for r in caplog.records)
     reads = len(slack.calls_to("conversations.history", ok_only=False))
-    assert await runner.recover(bot.bot.channel, unanswered_after_s=0) == 0
+    assert await runner.recover(bot.bot.channel, force=True) == 0
     assert len(slack.calls_to("conversations.history", ok_only=False)) == reads  # not tried again
 
 
@@ -750,5 +751,5 @@ async def test_the_lookup_before_posting_again_reads_past_the_first_page(bot: Bo
 
 async def test_a_delivered_answer_is_never_swept_again(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
     await bot.dm(LISBON)
-    assert await runner.recover(bot.bot.channel, unanswered_after_s=0) == 0
+    assert await runner.recover(bot.bot.channel, force=True) == 0
     assert len([m for m in slack.bot_messages(DM) if m["text"] != PLACEHOLDER]) == 1

@@ -91,7 +91,7 @@ def test_config_errors_name_the_variable_in_one_line_without_the_secret(env: dic
 def test_markdown_becomes_mrkdwn() -> None:
     md = "### Lisbon in May\n- **Where:** Lisbon · *nice*\n* ~~old~~ item\nSee [the guide](https://example.com/a?b=1&c=2)."
     assert to_mrkdwn(md) == (
-        "*Lisbon in May*\n• *Where:* Lisbon · _nice_\n• ~old~ item\nSee <https://example.com/a?b=1&amp;c=2|the guide>."
+        "*Lisbon in May*\n• *Where:* Lisbon · _nice_\n• ~old~ item\nSee the guide (<https://example.com/a?b=1&amp;c=2>)."
     )
 
 

@@ -8,6 +8,8 @@ import logging
 import sys
 
 from trip_planner.config import ConfigError, load_settings
+from trip_planner.core import log_hygiene
+from trip_planner.core.redact import redact
 
 
 def _configure_logging(level: str) -> None:
@@ -22,6 +24,7 @@ def _configure_logging(level: str) -> None:
     # Expected, not a fault: a bounded read of a long session can start inside a turn, and ADK warns on
     # every model call that it drops the orphaned tool responses.
     logging.getLogger("google_adk.google.adk.flows.llm_flows.tools._rearranger").setLevel(logging.ERROR)
+    log_hygiene.install()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
     except ConfigError as err:
-        logging.getLogger("trip_planner").error("configuration error: %s", err)
+        logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
         return 2
     except KeyboardInterrupt:
         return 130

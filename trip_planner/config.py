@@ -14,6 +14,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from trip_planner.core.redact import mask_url
+
 APP_NAME = "trip_planner_concierge"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/trip_planner.db"
 DEFAULT_MODEL = "offline"
@@ -38,6 +40,14 @@ class Settings:
     conversation_idle_timeout_s: float = 24 * 3600.0
     recent_events: int = 60
     model_context_invocations: int = 12
+    # A stable name per process slot (e.g. the platform's dyno name): a restarted process then takes
+    # over its predecessor's unfinished work at once instead of after its heartbeat goes stale.
+    worker_name: str | None = None
+    # Per-person limits and the process-wide cap on turns running at once (see trip_planner/core/limits.py).
+    max_waiting_per_person: int = 5
+    messages_per_minute: int = 20
+    new_trips_per_hour: int = 10
+    max_concurrent_turns: int = 32
 
     @property
     def is_offline(self) -> bool:
@@ -75,7 +85,7 @@ def check_database_url(url: str) -> str:
     scheme, sep, _rest = url.partition("://")
     if not sep:
         raise ConfigError(
-            f"DATABASE_URL={url!r} is not a URL; use e.g. {DEFAULT_DATABASE_URL} or "
+            f"DATABASE_URL is not a URL (it has no scheme://); use e.g. {DEFAULT_DATABASE_URL} or "
             "postgresql+asyncpg://user@host:5432/dbname."
         )
     backend, _, driver = scheme.partition("+")
@@ -83,7 +93,7 @@ def check_database_url(url: str) -> str:
         backend = "postgresql"
     if backend not in _ASYNC_DRIVERS:
         raise ConfigError(
-            f"DATABASE_URL uses {scheme!r}, which is not supported; use sqlite+aiosqlite:// or postgresql+asyncpg://."
+            f"DATABASE_URL uses {mask_url(scheme)!r}, which is not supported; use sqlite+aiosqlite:// or postgresql+asyncpg://."
         )
     wanted = _ASYNC_DRIVERS[backend]
     if driver != wanted:
@@ -131,7 +141,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         database_url=database_url,
         opik_project=project,
         turn_timeout_s=_float(env, "TRIP_PLANNER_TURN_TIMEOUT", 60.0, minimum=0.01),
+        worker_name=(env.get("TRIP_PLANNER_WORKER_NAME") or "").strip() or None,
         max_message_chars=_int(env, "TRIP_PLANNER_MAX_MESSAGE_CHARS", 4000, minimum=1),
+        max_waiting_per_person=_int(env, "TRIP_PLANNER_MAX_WAITING", 5, minimum=1),
+        messages_per_minute=_int(env, "TRIP_PLANNER_MESSAGES_PER_MINUTE", 20, minimum=1),
+        new_trips_per_hour=_int(env, "TRIP_PLANNER_NEW_TRIPS_PER_HOUR", 10, minimum=1),
+        max_concurrent_turns=_int(env, "TRIP_PLANNER_MAX_TURNS", 32, minimum=1),
         conversation_idle_timeout_s=_float(env, "TRIP_PLANNER_IDLE_TIMEOUT", 24 * 3600.0, minimum=1.0),
         recent_events=_int(env, "TRIP_PLANNER_RECENT_EVENTS", 60, minimum=4),
         model_context_invocations=_int(env, "TRIP_PLANNER_CONTEXT_TURNS", 12, minimum=1),

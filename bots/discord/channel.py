@@ -2,8 +2,8 @@
 
 Each piece of an answer carries `answer_nonce(inbound, piece)` with `enforce_nonce`, so sending the
 same piece again (discord.py's retry after a lost response, or the recovery sweep) gets Discord's
-existing message back instead of a second one, for a few minutes: that is why the core resends an
-answer that failed to go out sooner on Discord (`UNPOSTED_AFTER_S`).
+existing message back instead of a second one, for a few minutes: the core's retries of a refused
+post (5 s doubling) fall inside that window for the first several attempts.
 """
 
 from __future__ import annotations

@@ -25,15 +25,11 @@ from trip_planner.core import replies
 from trip_planner.core.catch_up import CatchUp
 from trip_planner.core.channel import Inbound
 from trip_planner.core.inflight import InFlight
+from trip_planner.core.recovery import SWEEP_EVERY_S
 from trip_planner.core.messages import Reaction
 from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
-
-# An answer that failed to go out is resent after this, while Discord still knows its nonces ("the
-# past few minutes"), so a piece that did get through is returned, not posted again; well past
-# discord.py's own retries of a send (~25 s).
-UNPOSTED_AFTER_S = 90.0
 
 
 def build_intents(*, server_mentions: bool) -> discord.Intents:
@@ -88,9 +84,7 @@ class _PlannerMixin:
         )
         # Events fully handled (answered or skipped) by kind, and finished catch-up passes: for health
         # checks, logs and tests.
-        self.recovery_every_s = 60.0
-        self.unanswered_after_s = 300.0
-        self.unposted_after_s = UNPOSTED_AFTER_S
+        self.recovery_every_s = SWEEP_EVERY_S
         self._recovery: asyncio.Task[None] | None = None
         self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
         add_commands(self.tree, runner, self.inflight, answer_within_s=lambda: self.answer_within_s, handled=self.handled)
@@ -112,12 +106,7 @@ class _PlannerMixin:
     async def setup_hook(self) -> None:
         """Runs at the end of login: start the recovery sweep, sync the app commands."""
         self._recovery = asyncio.create_task(
-            self.runner.run_recovery(
-                self.channel,
-                every_s=self.recovery_every_s,
-                unanswered_after_s=self.unanswered_after_s,
-                unposted_after_s=self.unposted_after_s,
-            ),
+            self.runner.run_recovery(self.channel, every_s=self.recovery_every_s),
             name="discord-recovery",
         )
         if not self.sync_commands_on_setup:

@@ -24,6 +24,7 @@ import discord
 import yarl
 
 from trip_planner.config import ConfigError
+from trip_planner.core.redact import mask_url
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -69,7 +70,7 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     except ValueError:
         valid = False
     if not valid:
-        raise ConfigError(f"{name}={raw!r} is not a {' or '.join(schemes)} URL; the default is {default}.")
+        raise ConfigError(f"{name}={mask_url(raw)!r} is not a {' or '.join(schemes)} URL; the default is {default}.")
     return raw
 
 

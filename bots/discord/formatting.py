@@ -1,10 +1,11 @@
 """Answers as Discord messages: Discord renders the model's Markdown as it is, so only the length
-needs care (Discord rejects content over 2,000 characters with a 400, and discord.py does not check)."""
+needs care (and links: the core's honest-link rule; Discord rejects content over 2,000 characters with a 400, and discord.py does not check)."""
 
 from __future__ import annotations
 
 import discord
 
+from trip_planner.core.links import honest_markdown
 from trip_planner.core.splitting import split_markdown
 
 MESSAGE_LIMIT = 2000
@@ -14,4 +15,4 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 def render(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """The answer as Discord-sized messages, in order (the core's one splitter)."""
-    return split_markdown(text, limit)
+    return split_markdown(honest_markdown(text), limit)

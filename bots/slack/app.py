@@ -21,6 +21,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bots.slack import http_guard
 from bots.slack.channel import SlackChannel
 from bots.slack.config import EVENTS_PATH, SlackConfig
 from bots.slack.listeners import SlackListeners
@@ -28,6 +29,7 @@ from bots.slack.posting import SlackPoster, build_client
 from trip_planner.config import ConfigError
 from trip_planner.core.catch_up import MAX_PLACES, WINDOW_S, CatchUp
 from trip_planner.core.inflight import InFlight
+from trip_planner.core.recovery import SWEEP_EVERY_S
 from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
@@ -45,15 +47,13 @@ class SlackBot:
         config: SlackConfig,
         *,
         drain_timeout_s: float = DEFAULT_DRAIN_TIMEOUT_S,
-        recovery_every_s: float = 60.0,
-        unanswered_after_s: float = 300.0,
+        recovery_every_s: float = SWEEP_EVERY_S,
     ) -> None:
         self.runner = runner
         self.config = config
         self.drain_timeout_s = drain_timeout_s
-        # Answers not posted within `unanswered_after_s` (a crash, Slack down) are posted by a sweep.
+        # What a stopped worker or a refused post left undone is finished by a sweep this often.
         self.recovery_every_s = recovery_every_s
-        self.unanswered_after_s = unanswered_after_s
         self.client = build_client(config)
         self.poster = SlackPoster(self.client)
         self.channel = SlackChannel(self.client, self.poster)
@@ -104,7 +104,7 @@ class SlackBot:
         started_at = time.time()
         await self.verify()
         self._recovery = asyncio.create_task(
-            self.runner.run_recovery(self.channel, every_s=self.recovery_every_s, unanswered_after_s=self.unanswered_after_s),
+            self.runner.run_recovery(self.channel, every_s=self.recovery_every_s),
             name="slack-recovery",
         )
         if self.config.socket_mode:
@@ -112,7 +112,9 @@ class SlackBot:
             await self._socket.connect_async()
             log.info("Slack Socket Mode connected")
         else:
-            self._web_runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
+            web_app = self.app.web_app(path=EVENTS_PATH)
+            http_guard.install(web_app, signing_secret=self.config.signing_secret or "")
+            self._web_runner = web.AppRunner(web_app, access_log=None)
             await self._web_runner.setup()
             self._site = web.TCPSite(self._web_runner, self.config.host, self.config.port)
             await self._site.start()

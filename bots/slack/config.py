@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from trip_planner.config import ConfigError
+from trip_planner.core.redact import mask_url
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
@@ -70,7 +71,7 @@ def load_slack_config(env: Mapping[str, str] | None = None) -> SlackConfig:
     api_url = _get(env, "SLACK_API_URL") or DEFAULT_API_URL
     parsed = urlparse(api_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"SLACK_API_URL={api_url!r} is not an http(s) URL; use e.g. {DEFAULT_API_URL}.")
+        raise ConfigError(f"SLACK_API_URL={mask_url(api_url)!r} is not an http(s) URL; use e.g. {DEFAULT_API_URL}.")
     if not api_url.endswith("/"):
         api_url += "/"
     raw_port = _get(env, "PORT")

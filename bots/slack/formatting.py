@@ -4,13 +4,14 @@ Why a converter and not `markdown_text`: with our own converter the safety rule 
 in one function with tests — every `&`, `<` and `>` from the model is escaped, so no `<!channel>`,
 `<!here>`, `<!everyone>`, `<@U…>`, `<!subteam^…>` or `<#C…>` can reach Slack as markup, and bare
 `@here`-style words get an invisible joiner (we also post with `parse="none"` and no `link_names`).
-Links are rebuilt by us, and only for http(s)/mailto targets.
+Links are rebuilt by us, only for http(s) targets, and show their destination unless the label names it.
 """
 
 from __future__ import annotations
 
 import re
 
+from trip_planner.core.links import is_web_link, label_is_honest
 from trip_planner.core.splitting import split_markdown
 
 # Slack's section text limit is 3,000 and it recommends messages under 4,000 characters; staying under
@@ -27,7 +28,6 @@ _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
-_SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _BOLD_MARK = "\x00"
 
 
@@ -38,10 +38,13 @@ def escape(text: str) -> str:
 
 
 def _link(match: re.Match[str]) -> str:
+    """Honest links (the core's rule): the label alone only when it names the URL's own domain."""
     label, url = match.group(1), match.group(2)
-    if not url.lower().startswith(_SAFE_SCHEMES) or "|" in url:
+    if not is_web_link(url) or "|" in url:
         return f"{label} ({url})"
-    return f"<{url}|{label.replace('|', '/')}>"
+    if label_is_honest(label, url):
+        return f"<{url}|{label.replace('|', '/')}>"
+    return f"{label} (<{url}>)"
 
 
 def _inline(text: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from trip_planner.core.channel import Channel, Inbound, PlaceGone
 from trip_planner.core.messages import Reply
 from trip_planner.core.store import ConversationStore
+from trip_planner.core.workers import backoff_s
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class Deliveries:
                 await self._clear(channel, inbound, progress)
             if complete or gone:
                 await self.store.mark_delivered(message_id=inbound.message_id)
+            else:  # any worker's sweep posts what is missing, after a backoff
+                await self.store.release_for_retry(message_id=inbound.message_id, after_s=backoff_s)
         return complete
 
     async def _post_parts(

@@ -12,13 +12,12 @@ database also take turns instead of racing into ADK's StaleSessionError.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 
-from trip_planner.core.store import ConversationStore
+from trip_planner.core.workers import Workers
 
 
 class Ticket:
@@ -83,16 +82,20 @@ class ConversationLocks:
     """The lock every path that writes a conversation takes (turns, reactions, `new`, `end`).
 
     In this process, a FIFO queue per key. Across processes on one database, a lease row per key
-    (`tp_turn_leases`): short transactions only, so no connection is held for the length of a turn
-    (holding one per turn, as a PostgreSQL advisory lock would, exhausts the pool under load), and it
-    works on SQLite too. A process that dies holding a lease frees it when `lease_s` runs out.
+    (`tp_turn_leases`) naming the worker that holds it: short transactions only, so no connection is
+    held for the length of a turn (holding one per turn, as a PostgreSQL advisory lock would,
+    exhausts the pool under load), and it works on SQLite too. A lease whose worker died is taken
+    over at once (see `workers`); `lease_s` is only the backstop.
+
+    `ready`, when given, is asked once the lease is held: False means "not yet" (another worker
+    holds an earlier message of this person), and the lease is given back for a moment while this
+    process keeps its place in its own queue.
     """
 
-    def __init__(self, store: ConversationStore, *, lease_s: float) -> None:
+    def __init__(self, workers: Workers, *, lease_s: float) -> None:
         self._local = KeyedLock()
-        self._store = store
+        self._workers = workers
         self._lease_s = lease_s
-        self._holder = uuid.uuid4().hex
 
     def __len__(self) -> int:
         return len(self._local)
@@ -101,17 +104,25 @@ class ConversationLocks:
         return self._local.reserve(key)
 
     @asynccontextmanager
-    async def hold(self, key: str, ticket: Ticket | None = None) -> AsyncIterator[None]:
+    async def hold(
+        self, key: str, ticket: Ticket | None = None, *, ready: Callable[[], Awaitable[bool]] | None = None
+    ) -> AsyncIterator[None]:
         async with ticket or self._local.reserve(key):
             await self._lease(key)
             try:
+                wait = 0.05
+                while ready is not None and not await ready():
+                    await self._workers.release_lease(key=key)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, 0.5)
+                    await self._lease(key)
                 yield
             finally:
-                await asyncio.shield(self._store.release_lease(key=key, holder=self._holder))
+                await asyncio.shield(self._workers.release_lease(key=key))
 
     async def _lease(self, key: str) -> None:
         wait = 0.01
-        while not await self._store.try_lease(key=key, holder=self._holder, lease_s=self._lease_s):
+        while not await self._workers.try_lease(key=key, lease_s=self._lease_s):
             # Another process is in a turn for this key: wait for it, backing off to a few polls a second.
             await asyncio.sleep(wait)
             wait = min(wait * 2, 0.25)

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-ReplyStatus = Literal["answered", "duplicate", "rejected", "failed"]
+ReplyStatus = Literal["answered", "duplicate", "rejected", "refused", "failed"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 

@@ -18,6 +18,9 @@ UNSATISFIED = "Thanks for telling me. What should I change? Tell me and I'll rew
 NOTHING_TO_END = "There is no open trip to end. Send me a message to start one."
 COMMAND_WAIT = "One moment: I'm finishing the answer in progress first."
 COMMAND_FAILED = "Sorry, that did not work. Please try again in a moment."
+BUSY = "I'm still working on your earlier messages and will answer them in order. Please wait for those before sending more."
+SLOW_DOWN = "You're sending messages faster than I can plan. Please wait a minute, then send your question again."
+TOO_MANY_TRIPS = "You've started a lot of new trips in the last hour. Let's keep working on this one, or try again later."
 
 # Said on its own, any of these starts a new trip on every platform (the core checks, not adapters).
 RESTART_WORDS = frozenset({"new trip", "start over"})

@@ -32,11 +32,14 @@ from trip_planner.core import replies
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
+from trip_planner.core.limits import Limits, check_message, trips_started_recently
 from trip_planner.core.locks import ConversationLocks, Ticket
+from trip_planner.core.recovery import SWEEP_EVERY_S, Recovery
 from trip_planner.core.messages import Reaction, ReactionOutcome, Reply, ReplyStatus, clean_text
 from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.tracing import Tracer, build_tracer
+from trip_planner.core.workers import Workers
 from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
@@ -115,8 +118,19 @@ class TripPlannerRunner:
         )
         self.tracer = self.sessions.tracer
         # A lease outlives the longest turn (its deadline plus the writes after it) by a margin.
-        self.locks = ConversationLocks(self.sessions.store, lease_s=settings.turn_timeout_s + 60.0)
+        self.workers = Workers(self.sessions.store, name=settings.worker_name)
+        self.locks = ConversationLocks(self.workers, lease_s=settings.turn_timeout_s + 60.0)
         self.deliveries = Deliveries(self.sessions.store)
+        self.recovery = Recovery(self)
+        self.limits = Limits(
+            max_waiting=settings.max_waiting_per_person,
+            per_minute=settings.messages_per_minute,
+            new_trips_per_hour=settings.new_trips_per_hour,
+            max_turns=settings.max_concurrent_turns,
+        )
+        self._turn_slots = asyncio.Semaphore(self.limits.max_turns)
+        # How long a turn waits for another worker to answer the same person's earlier message.
+        self._patience_s = settings.turn_timeout_s + 15.0
         root = agent or build_concierge(build_model(settings))
         self.tracer.instrument_agent(root)
         app = App(
@@ -134,6 +148,7 @@ class TripPlannerRunner:
 
     async def start(self) -> None:
         await self.sessions.start()
+        await self.workers.register()
         await self._prune_inbound()
         await asyncio.to_thread(warm_up)
 
@@ -160,6 +175,7 @@ class TripPlannerRunner:
         return [inbound_of(r) for r in records]
 
     async def close(self) -> None:
+        await self.workers.leave()  # what is left unfinished goes to the other workers now
         await asyncio.to_thread(self.tracer.flush, 2.0)
         await self.adk_runner.close()
         await self.sessions.close()
@@ -222,6 +238,7 @@ class TripPlannerRunner:
                 text=inbound.text,
                 reply_to=inbound.reply_to,
                 place=inbound.place,
+                worker_id=self.workers.worker_id,
             )
             if claimed and inbound.follows is not None:
                 await self.sessions.store.subscribe(place=inbound.follows, user_id=inbound.user_id)
@@ -232,6 +249,7 @@ class TripPlannerRunner:
             ticket.release()
             log.info("Duplicate message %s ignored", inbound.message_id)
             return None
+        log.info("Stored message %s", inbound.message_id)
         return AcceptedMessage(inbound=inbound, ticket=ticket)
 
     async def answer(
@@ -242,21 +260,33 @@ class TripPlannerRunner:
         on_accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> Reply:
         """Run the turn for an accepted message and, with a `channel`, deliver the answer through
-        the one delivery routine (progress shown meanwhile). Releases the queue place."""
+        the one delivery routine. Progress is shown when the person's turn starts (not while the
+        message waits behind their earlier ones). Releases the queue place."""
         inbound = accepted.inbound
-        progress: Any = None
+        shown: list[Any] = []
+
+        async def start_progress() -> None:
+            if channel is not None:
+                shown.append(await self._show_progress(channel, inbound))
+
         try:
             if time.monotonic() - self._pruned_at > 3600:
                 await self._prune_inbound()
-            if channel is not None and self._needs_turn(inbound):
-                progress = await self._show_progress(channel, inbound)
             if on_accepted is not None:
                 try:
                     await on_accepted()
                 except Exception:
                     log.exception("The on_accepted hook failed for message %s; answering anyway", inbound.message_id)
             try:
-                reply = await self._answer(inbound, accepted.ticket)
+                refusal = await check_message(self.sessions.store, self.limits, user_id=inbound.user_id, message_id=inbound.message_id)
+                if refusal is not None:
+                    log.info("Message %s refused: over a per-person limit", inbound.message_id)
+                    reply = await self._finish(inbound.message_id, Reply(text=refusal.text, status="refused"))
+                    if not refusal.say_it:
+                        await self.mark_delivered(inbound.message_id)
+                        return reply
+                else:
+                    reply = await self.turn(inbound, accepted.ticket, channel=channel, on_start=start_progress)
             except Exception:
                 if channel is None:
                     raise
@@ -264,7 +294,7 @@ class TripPlannerRunner:
                 # Said in the progress indicator's place: the message is still unanswered, and the
                 # recovery sweep's answer replaces it.
                 log.exception("Could not answer message %s", inbound.message_id)
-                await self._note(channel, inbound, replies.APOLOGY, progress)
+                await self._note(channel, inbound, replies.APOLOGY, shown[0] if shown else None)
                 return Reply(text=replies.APOLOGY, status="failed")
         finally:
             accepted.ticket.release()
@@ -275,7 +305,7 @@ class TripPlannerRunner:
             # is left for it to turn into the answer.
             log.info("Message %s was answered meanwhile; not answering again", inbound.message_id)
             return reply
-        await self.deliveries.deliver(channel, inbound, reply, progress=progress)
+        await self.deliveries.deliver(channel, inbound, reply, progress=shown[0] if shown else None)
         return reply
 
     @staticmethod
@@ -316,79 +346,15 @@ class TripPlannerRunner:
 
     # -- recovery ------------------------------------------------------------------------------
 
-    async def recover(
-        self,
-        channel: Channel,
-        *,
-        unanswered_after_s: float = 300.0,
-        unposted_after_s: float | None = None,
-        limit: int = 50,
-    ) -> int:
-        """Answer and deliver messages of `channel`'s platform that a crashed or failed worker left
-        behind; returns how many were delivered.
+    async def recover(self, channel: Channel, *, force: bool = False) -> int:
+        """One recovery sweep for `channel`'s platform (see `recovery`); returns answers delivered."""
+        return await self.recovery.sweep(channel, force=force)
 
-        A message stored but never answered is answered now (after `unanswered_after_s`: it may
-        still be running somewhere); one answered but never posted is posted from its stored answer
-        after `unposted_after_s` (default: the same), through the same delivery routine as the live
-        path, which first asks the platform what already reached it. Safe in every worker: each
-        message is leased to one, and answering re-checks the message under the conversation lock.
-        """
-        delivered = 0
-        store = self.sessions.store
-        pending = await store.undelivered_inbound(
-            prefix=f"{channel.platform}:",
-            older_than_s=unanswered_after_s,
-            answered_older_than_s=unposted_after_s,
-            limit=limit,
-        )
-        for record in pending:
-            if not await store.lease_for_recovery(
-                message_id=record.message_id, older_than_s=unanswered_after_s, answered_older_than_s=unposted_after_s
-            ):
-                continue
-            inbound = inbound_of(record)
-            if record.status == "received":
-                log.info("Answering message %s left unanswered by an earlier run", record.message_id)
-                reply = await self._answer(inbound)
-                if reply.duplicate:
-                    continue  # answered meanwhile by the worker that holds it; that one posts it
-            else:
-                log.info("Delivering the stored answer to message %s", record.message_id)
-                reply = Reply(
-                    text=record.answer or "",
-                    status="failed" if record.status == "failed" else "answered",
-                    conversation_id=record.conversation_id,
-                )
-            try:
-                complete = await self.deliveries.deliver(channel, inbound, reply, recovering=True)
-            except Exception:
-                log.exception("Could not deliver the answer to message %s; will try again", record.message_id)
-                continue
-            delivered += complete
-        return delivered
-
-    async def run_recovery(
-        self,
-        channel: Channel,
-        *,
-        every_s: float = 60.0,
-        unanswered_after_s: float = 300.0,
-        unposted_after_s: float | None = None,
-    ) -> None:
-        """Sweep for undelivered messages until cancelled; adapters run it as a background task."""
-        while True:
-            try:
-                await self.recover(channel, unanswered_after_s=unanswered_after_s, unposted_after_s=unposted_after_s)
-            except Exception:
-                log.exception("Recovery sweep failed; trying again in %.0fs", every_s)
-            await asyncio.sleep(every_s)
+    async def run_recovery(self, channel: Channel, *, every_s: float = SWEEP_EVERY_S) -> None:
+        """Sweep at once and then every `every_s` until cancelled (an adapter's background task)."""
+        await self.recovery.run(channel, every_s=every_s)
 
     # -- one turn ------------------------------------------------------------------------------
-
-    def _needs_turn(self, inbound: Inbound) -> bool:
-        """Whether the answer needs the model (progress is shown only then; a note is immediate)."""
-        clean = clean_text(inbound.text)
-        return self._rejection(inbound, clean) is None and not is_restart(clean)
 
     def _rejection(self, inbound: Inbound, clean: str) -> str | None:
         if inbound.attachments:
@@ -399,51 +365,115 @@ class TripPlannerRunner:
             return replies.too_long(self.settings.max_message_chars)
         return None
 
-    async def _answer(self, inbound: Inbound, ticket: Ticket | None = None) -> Reply:
+    async def turn(
+        self,
+        inbound: Inbound,
+        ticket: Ticket | None = None,
+        *,
+        channel: Channel | None = None,
+        on_start: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """Answer one stored message under the person's lock, exactly once.
+
+        Across workers a person's messages are answered in the order they were received: under the
+        lock, an earlier unanswered message held by another live worker goes first (the lease is
+        given back until it is answered, at most `_patience_s`), and one left by a worker that
+        stopped is answered here first (and posted, with a `channel`).
+        """
         user_id, message_id = inbound.user_id, inbound.message_id
         clean = clean_text(inbound.text)
         rejection = self._rejection(inbound, clean)
         if rejection is not None:
             return await self._finish(message_id, Reply(text=rejection, status="rejected"))
-        async with self.locks.hold(user_id, ticket):
+        loop = asyncio.get_running_loop()
+        give_up_waiting_at = loop.time() + self._patience_s
+        state: dict[str, Any] = {}
+
+        async def ready() -> bool:
+            """Called with the person's lease held: answer, in order, each earlier unanswered
+            message that is ours (or a stopped worker's, adopted now); stop at one a live worker
+            holds, and wait for it (the lease is given back meanwhile), so the next check resumes
+            after it. Past `_patience_s` the held ones are left to their workers."""
+            mine, earlier = await self.workers.pending_of(user_id=user_id, message_id=message_id)
+            state["mine"] = mine
+            if mine is None or mine.status != "received":
+                return True  # answered meanwhile: nothing to wait for
+            for record, held in earlier:
+                if held:
+                    if loop.time() > give_up_waiting_at:
+                        continue
+                    return False
+                if record.worker_id != self.workers.worker_id and not await self.workers.adopt(message_id=record.message_id):
+                    return False  # another worker took it just now: it goes first
+                await self._answer_earlier(record, channel)
+            return True
+
+        async with self.locks.hold(user_id, ticket, ready=ready):
             # Under the lock, so a recovery sweep and the live worker never both answer it.
-            seen = await self.sessions.store.get_inbound(message_id=message_id)
+            seen: InboundRecord | None = state["mine"]
             if seen is not None and seen.status != "received":
                 return Reply(text=seen.answer or "", status="duplicate", conversation_id=seen.conversation_id)
             if is_restart(clean):
-                await self.sessions.create_new_session(user_id)
-                current = await self.sessions.current_conversation(user_id)
-                reply = Reply(replies.NEW_TRIP, "answered", current.conversation_id if current else None)
-                return await self._finish(message_id, reply)
-            record = await self.sessions.conversation_for_turn(user_id)
-            conversation_id = record.conversation_id
-            status: ReplyStatus = "answered"
-            with self.tracer.turn(
-                user_id=user_id,
-                session_id=record.session_id,
-                conversation_id=conversation_id,
-                query=clean,
-                query_num=record.query_count + 1,
-            ) as turn:
-                try:
-                    async with asyncio.timeout(self.settings.turn_timeout_s):
-                        answer = await self._run(user_id, record.session_id, clean)
-                except TimeoutError:
-                    log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
-                    answer, status = replies.TIMEOUT_APOLOGY, "failed"
-                except Exception:
-                    log.exception("Turn failed in conversation %s", conversation_id)
-                    answer, status = replies.APOLOGY, "failed"
-                turn.answer = answer
-            query_num = await self.sessions.add_query_to_conversation(
-                user_id,
-                clean,
-                answer,
-                conversation_id=conversation_id,
-                message_id=message_id,
-                status=status,
-                trace_id=turn.trace_id,
-            )
+                return await self._finish(message_id, await self._restart(user_id))
+            if on_start is not None:
+                await on_start()
+            async with self._turn_slots:
+                return await self._run_turn(inbound, clean)
+
+    async def _restart(self, user_id: str) -> Reply:
+        """A new trip (under the person's lock), unless they started too many lately."""
+        if await trips_started_recently(self.sessions.store, user_id=user_id) >= self.limits.new_trips_per_hour:
+            return Reply(replies.TOO_MANY_TRIPS, "refused")
+        await self.sessions.create_new_session(user_id)
+        current = await self.sessions.current_conversation(user_id)
+        return Reply(replies.NEW_TRIP, "answered", current.conversation_id if current else None)
+
+    async def _answer_earlier(self, record: InboundRecord, channel: Channel | None) -> None:
+        """An earlier message of the same person that a stopped worker left: answered first."""
+        log.info("Answering message %s first: it came earlier and its worker stopped", record.message_id)
+        earlier = inbound_of(record)
+        clean = clean_text(earlier.text)
+        rejection = self._rejection(earlier, clean)
+        if rejection is not None:
+            reply = await self._finish(record.message_id, Reply(text=rejection, status="rejected"))
+        elif is_restart(clean):
+            reply = await self._finish(record.message_id, await self._restart(record.user_id))
+        else:
+            reply = await self._run_turn(earlier, clean)
+        if channel is not None:
+            await self.deliveries.deliver(channel, earlier, reply, recovering=True)
+
+    async def _run_turn(self, inbound: Inbound, clean: str) -> Reply:
+        user_id, message_id = inbound.user_id, inbound.message_id
+        record = await self.sessions.conversation_for_turn(user_id)
+        conversation_id = record.conversation_id
+        status: ReplyStatus = "answered"
+        with self.tracer.turn(
+            user_id=user_id,
+            session_id=record.session_id,
+            conversation_id=conversation_id,
+            query=clean,
+            query_num=record.query_count + 1,
+        ) as turn:
+            try:
+                async with asyncio.timeout(self.settings.turn_timeout_s):
+                    answer = await self._run(user_id, record.session_id, clean)
+            except TimeoutError:
+                log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
+                answer, status = replies.TIMEOUT_APOLOGY, "failed"
+            except Exception:
+                log.exception("Turn failed in conversation %s", conversation_id)
+                answer, status = replies.APOLOGY, "failed"
+            turn.answer = answer
+        query_num = await self.sessions.add_query_to_conversation(
+            user_id,
+            clean,
+            answer,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            status=status,
+            trace_id=turn.trace_id,
+        )
         return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
 
     async def _run(self, user_id: str, session_id: str, text: str) -> str:
@@ -464,7 +494,7 @@ class TripPlannerRunner:
     async def _finish(self, message_id: str, reply: Reply) -> Reply:
         await self.sessions.store.finish_inbound(
             message_id=message_id,
-            status="failed" if reply.status == "failed" else "answered",
+            status=reply.status if reply.status in ("failed", "refused") else "answered",
             answer=reply.text,
             conversation_id=reply.conversation_id,
         )
@@ -486,8 +516,8 @@ class TripPlannerRunner:
     async def command(self, user_id: str, word: str) -> str:
         """A trip command from any platform ("new" or "end"), answered with the words to show."""
         if word == "new":
-            await self.new_conversation(user_id)
-            return replies.NEW_TRIP
+            async with self.locks.hold(user_id):
+                return (await self._restart(user_id)).text
         ended = await self.end_conversation(user_id, "satisfied")
         return replies.SATISFIED if ended else replies.NOTHING_TO_END
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trip_planner.config import APP_NAME
 from trip_planner.core.database import create_engine
 from trip_planner.core.locks import KeyedLock
+from trip_planner.core.schema_lock import schema_lock
 from trip_planner.core.store import ConversationRecord, ConversationStore
 from trip_planner.core.tracing import NullTracer, Tracer
 
@@ -60,9 +61,10 @@ class SessionManager:
         self._registry_locks = KeyedLock()
 
     async def start(self) -> None:
-        """Create the tables now rather than on the first message."""
-        await self.session_service.prepare_tables()
-        await self.store.prepare()
+        """Create the tables now rather than on the first message, one process at a time."""
+        async with schema_lock(self.engine):
+            await self.session_service.prepare_tables()
+            await self.store.prepare()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -15,121 +15,27 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    and_,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-metadata = MetaData()
-
-conversations = Table(
-    "tp_conversations",
+from trip_planner.core.tables import (
+    conversations,
+    inbound,
+    message_refs,
     metadata,
-    Column("conversation_id", String(32), primary_key=True),
-    Column("user_id", String(255), nullable=False),
-    Column("session_id", String(128), nullable=False),
-    Column("status", String(16), nullable=False),  # active | ended
-    Column("end_reason", String(32)),
-    Column("feedback", String(32)),
-    Column("query_count", Integer, nullable=False, default=0),
-    Column("last_trace_id", String(64)),  # the tracing backend's id of the last query's trace
-    Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
-    Column("ended_at", Float),
-    Index("ix_tp_conversations_user", "user_id"),
-    # At most one active conversation per user id, enforced by the database for every process.
-    Index(
-        "uq_tp_conversations_one_active",
-        "user_id",
-        unique=True,
-        sqlite_where=text("status = 'active'"),
-        postgresql_where=text("status = 'active'"),
-    ),
+    queries,
+    subscriptions,
+    turn_leases,
+    workers,
 )
 
-queries = Table(
-    "tp_queries",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(32), ForeignKey("tp_conversations.conversation_id"), nullable=False),
-    Column("query_num", Integer, nullable=False),
-    Column("query", String(200), nullable=False),
-    Column("response", String(500), nullable=False),
-    Column("created_at", Float, nullable=False),
-    UniqueConstraint("conversation_id", "query_num", name="uq_tp_queries_num"),
-)
-
-inbound = Table(
-    "tp_inbound",
-    metadata,
-    Column("message_id", String(255), primary_key=True),
-    Column("user_id", String(255), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("status", String(16), nullable=False),  # received | answered | failed
-    Column("answer", Text),
-    Column("conversation_id", String(32)),
-    Column("reply_to", Text),  # the adapter's JSON note of where to answer, for recovery
-    Column("received_at", Float, nullable=False),
-    Column("answered_at", Float),
-    Column("delivered_at", Float),  # the adapter posted the answer
-    Column("attempt_at", Float),  # a recovery sweep's lease on this message
-    Column("place", String(255)),  # where it was said (the adapter's key), for catch-up
-    Index("ix_tp_inbound_undelivered", "delivered_at", "received_at"),
-    Index("ix_tp_inbound_place", "place", "received_at"),
-)
-
-turn_leases = Table(
-    "tp_turn_leases",
-    metadata,
-    Column("lease_key", String(255), primary_key=True),
-    Column("holder", String(64), nullable=False),
-    Column("expires_at", Float, nullable=False),
-)
-
-# "This place (a thread) continues that person's conversation": a follow-up there without a mention
-# is for the bot. Written when the message that started it is stored, so it holds from that moment,
-# across restarts and workers.
-subscriptions = Table(
-    "tp_subscriptions",
-    metadata,
-    Column("place", String(255), primary_key=True),
-    Column("user_id", String(255), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Index("ix_tp_subscriptions_user", "user_id"),
-)
-
-message_refs = Table(
-    "tp_message_refs",
-    metadata,
-    Column("message_ref", String(255), primary_key=True),
-    Column("conversation_id", String(32), nullable=False),
-    Column("user_id", String(255), nullable=False),
-    Column("created_at", Float, nullable=False),
-)
-
+__all__ = ["ConversationStore", "metadata", "conversations", "queries", "inbound", "message_refs", "subscriptions", "turn_leases", "workers"]
 
 @dataclass(frozen=True)
 class ConversationRecord:
@@ -171,13 +77,14 @@ class InboundRecord:
     answered_at: float | None = None
     delivered_at: float | None = None
     place: str | None = None
+    worker_id: str | None = None  # the worker answering or posting it now
 
 
 def _conversation(row: Any) -> ConversationRecord:
     return ConversationRecord(**{c: row._mapping[c] for c in ConversationRecord.__dataclass_fields__})
 
 
-def _inbound(row: Any) -> InboundRecord:
+def inbound_record(row: Any) -> InboundRecord:
     m = row._mapping
     return InboundRecord(
         message_id=m["message_id"],
@@ -191,6 +98,7 @@ def _inbound(row: Any) -> InboundRecord:
         answered_at=m["answered_at"],
         delivered_at=m["delivered_at"],
         place=m["place"],
+        worker_id=m["worker_id"],
     )
 
 
@@ -218,6 +126,10 @@ class ConversationStore:
     async def _create_tables(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """One short transaction (the tables are prepared first)."""
+        return self._tx()
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncConnection]:
@@ -364,8 +276,9 @@ class ConversationStore:
         text: str,
         reply_to: Mapping[str, Any] | None = None,
         place: str | None = None,
+        worker_id: str | None = None,
     ) -> bool:
-        """Persist a new inbound message; False when this message id was already seen."""
+        """Persist a new inbound message, held by `worker_id`; False when this id was already seen."""
         return await self._insert_once(
             inbound,
             message_id=message_id,
@@ -375,12 +288,14 @@ class ConversationStore:
             reply_to=json.dumps(dict(reply_to)) if reply_to else None,
             received_at=time.time(),
             place=place,
+            worker_id=worker_id,
+            attempt_at=time.time() if worker_id else None,
         )
 
     async def get_inbound(self, *, message_id: str) -> InboundRecord | None:
         async with self._tx() as conn:
             row = (await conn.execute(select(inbound).where(inbound.c.message_id == message_id))).first()
-        return _inbound(row) if row else None
+        return inbound_record(row) if row else None
 
     async def finish_inbound(
         self, *, message_id: str, status: str, answer: str, conversation_id: str | None
@@ -412,44 +327,7 @@ class ConversationStore:
                     .limit(limit)
                 )
             ).all()
-        return [_inbound(r) for r in rows]
-
-    @staticmethod
-    def _last_touched() -> Any:
-        return func.coalesce(inbound.c.attempt_at, inbound.c.answered_at, inbound.c.received_at)
-
-    @classmethod
-    def _stale(cls, now: float, older_than_s: float, answered_older_than_s: float | None) -> Any:
-        """Untouched for `older_than_s`; an answered one (only its posting is missing) already after
-        `answered_older_than_s` when given."""
-        if answered_older_than_s is None:
-            return cls._last_touched() <= now - older_than_s
-        return or_(
-            and_(inbound.c.status == "received", cls._last_touched() <= now - older_than_s),
-            and_(inbound.c.status != "received", cls._last_touched() <= now - answered_older_than_s),
-        )
-
-    async def undelivered_inbound(
-        self, *, prefix: str, older_than_s: float, limit: int = 50, answered_older_than_s: float | None = None
-    ) -> list[InboundRecord]:
-        """Messages whose id starts with `prefix` (one platform's) and whose answer never reached the
-        platform (unanswered, or answered but not posted), untouched for `older_than_s` (answered ones:
-        `answered_older_than_s`, when given); oldest first."""
-        stale = self._stale(time.time(), older_than_s, answered_older_than_s)
-        async with self._tx() as conn:
-            rows = (
-                await conn.execute(
-                    select(inbound)
-                    .where(
-                        inbound.c.message_id.startswith(prefix, autoescape=True),
-                        inbound.c.delivered_at.is_(None),
-                        stale,
-                    )
-                    .order_by(inbound.c.received_at)
-                    .limit(limit)
-                )
-            ).all()
-        return [_inbound(r) for r in rows]
+        return [inbound_record(r) for r in rows]
 
     async def latest_inbound_per_place(
         self, *, prefix: str, since_s: float, limit: int = 100, received_before: float | None = None
@@ -488,7 +366,7 @@ class ConversationStore:
             ).all()
         by_place: dict[str, InboundRecord] = {}
         for row in rows:
-            record = _inbound(row)
+            record = inbound_record(row)
             assert record.place is not None
             kept = by_place.get(record.place)
             if kept is None or record.message_id > kept.message_id:
@@ -506,24 +384,19 @@ class ConversationStore:
             row = (await conn.execute(select(subscriptions.c.place).where(subscriptions.c.place == place))).first()
         return row is not None
 
-    async def lease_for_recovery(
-        self, *, message_id: str, older_than_s: float, answered_older_than_s: float | None = None
-    ) -> bool:
-        """Take one undelivered message for a recovery attempt; False when another worker took it
-        (or it was delivered) since it was listed. A crashed attempt frees it after `older_than_s`
-        (`answered_older_than_s` for an answered message, when given)."""
-        now = time.time()
+    async def release_for_retry(self, *, message_id: str, after_s: Callable[[int], float]) -> None:
+        """A post was refused: let any worker try again after the backoff for one more attempt."""
         async with self._tx() as conn:
-            result = await conn.execute(
+            attempts = (
+                await conn.execute(select(inbound.c.attempts).where(inbound.c.message_id == message_id))
+            ).scalar_one_or_none()
+            if attempts is None:
+                return
+            await conn.execute(
                 update(inbound)
-                .where(
-                    inbound.c.message_id == message_id,
-                    inbound.c.delivered_at.is_(None),
-                    self._stale(now, older_than_s, answered_older_than_s),
-                )
-                .values(attempt_at=now)
+                .where(inbound.c.message_id == message_id)
+                .values(worker_id=None, attempts=attempts + 1, next_attempt_at=time.time() + after_s(attempts + 1))
             )
-        return result.rowcount == 1
 
     async def mark_delivered(self, *, message_id: str) -> None:
         async with self._tx() as conn:
@@ -559,24 +432,3 @@ class ConversationStore:
                     select(message_refs.c.conversation_id).where(message_refs.c.message_ref == message_ref)
                 )
             ).scalar_one_or_none()
-
-    # -- turn leases: one turn at a time per conversation key, across processes -----------------
-
-    async def try_lease(self, *, key: str, holder: str, lease_s: float) -> bool:
-        """Take the key's lease if it is free or its holder's lease ran out (a crashed process)."""
-        now = time.time()
-        if await self._insert_once(turn_leases, lease_key=key, holder=holder, expires_at=now + lease_s):
-            return True
-        async with self._tx() as conn:
-            result = await conn.execute(
-                update(turn_leases)
-                .where(turn_leases.c.lease_key == key, turn_leases.c.expires_at < now)
-                .values(holder=holder, expires_at=now + lease_s)
-            )
-        return result.rowcount == 1
-
-    async def release_lease(self, *, key: str, holder: str) -> None:
-        async with self._tx() as conn:
-            await conn.execute(
-                delete(turn_leases).where(turn_leases.c.lease_key == key, turn_leases.c.holder == holder)
-            )

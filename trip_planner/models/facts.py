@@ -56,11 +56,11 @@ _SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "
             "£": "GBP", "¥": "JPY"}
 _CODE_ALT = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
 _MONEY = re.compile(
-    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|\$|€|£|¥)\s?(?P<num1>\d[\d,.]*)(?P<k1>\s?k\b)?"
-    rf"|(?P<num2>\d[\d,.]*)(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s+)?(?P<code>{_CODE_ALT})\b",
+    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|\$|€|£|¥)\s?(?P<num1>\d[\d,.]{0,15})(?P<k1>\s?k\b)?"
+    rf"|(?<![\d,.])(?P<num2>\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s+)?(?P<code>{_CODE_ALT})\b",
     re.IGNORECASE,
 )
-_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]*)(?P<k>\s?k\b)?", re.IGNORECASE)
+_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]{0,15})(?P<k>\s?k\b)?", re.IGNORECASE)
 _PREF_CURRENCY = re.compile(
     rf"\b(?:prices?|costs?|amounts?|everything|numbers?|figures?)\s+in\s+(?P<a>{_CODE_ALT})\b"
     rf"|\b(?:my currency is|convert (?:it |everything )?(?:to|into)|use|in)\s+(?P<b>{_CODE_ALT})\s*(?:please|instead|from now on|\.|!|$)",
@@ -102,6 +102,7 @@ _NOT_PLACES = {"i", "the", "my", "a", "an", "our", "your", "it", "this", "that",
                "summer", "autumn", "fall", "winter", "total", "budget", "mind", "general", "cash", "advance",
                "person", "luxury", "style", "january", "february", "march", "april", "may", "june", "july",
                "august", "september", "october", "november", "december", *_WEEKDAYS}
+_LOOK_BACK = 80
 _SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
 _SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11), "fall": (9, 10, 11), "winter": (12, 1, 2)}
 
@@ -128,6 +129,12 @@ class _Mention:
     role: str  # "destination", "origin", "home", "remove", "replaced"
 
 
+def _before(text: str, start: int) -> str:
+    """The words just before a position: the patterns that look back ("from", "instead of", "increase the
+    budget by") need only these, and searching the whole prefix for every word would be quadratic."""
+    return text[max(0, start - _LOOK_BACK): start]
+
+
 def _number(token: str) -> int:
     token = token.lower().strip()
     return int(token) if token.isdigit() else _WORD_NUMBERS.get(token, 1)
@@ -149,7 +156,7 @@ def month_mentions(text: str) -> list[tuple[int, re.Match[str]]]:
         token = m.group(1)
         if token.lower() == "may" and not (
             token == "May" and m.start() > 0 or re.search(r"\b(in|of|early|late|mid|during|until|from|to|for)\s+$",
-                                                          text[: m.start()], re.IGNORECASE)
+                                                          _before(text, m.start()), re.IGNORECASE)
         ):
             continue
         month = est.month_number(token)
@@ -176,11 +183,11 @@ def find_places(text: str) -> list[tuple[str, int, int]]:
             if key in ALIASES:
                 name = ALIASES[key].name
             elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in _CURRENCY_WORDS:
-                if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", text[: span[0].start()], re.IGNORECASE):
+                if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", _before(text, span[0].start()), re.IGNORECASE):
                     place = resolve_place(phrase)
                     name = phrase if place is not None else None
             elif all(w.group(0)[0].isupper() for w in span) and key not in _NOT_PLACES:
-                before = text[: span[0].start()]
+                before = _before(text, span[0].start())
                 allowed = _STRONG_BEFORE.search(before) if key in _STOP_PLACES else (
                     size > 1 or _GEONAMES_BEFORE.search(before))
                 if allowed and resolve_place(phrase):
@@ -194,7 +201,7 @@ def find_places(text: str) -> list[tuple[str, int, int]]:
 def _mentions(text: str) -> list[_Mention]:
     result = []
     for name, start, end in find_places(text):
-        before = text[:start]
+        before = _before(text, start)
         if _HOME_BEFORE.search(before):
             role = "home"
         elif _ORIGIN_BEFORE.search(before):
@@ -326,7 +333,7 @@ def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[flo
             return current["amount"] * 2, current["currency"]
         return None
     amount, currency, start = mentions[-1]
-    before = text[:start]
+    before = _before(text, start)
     if current and re.search(r"\b(increase|raise|add|up|bump|extend|more)\b.*\bby\s+$|\bextra\s+$|\badd(ing)?\s+(another\s+)?$",
                              before, re.IGNORECASE):
         return current["amount"] + est.convert(amount, currency, current["currency"]), current["currency"]

@@ -15,6 +15,7 @@ tools and answering:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -134,19 +135,24 @@ class OfflinePlannerModel(BaseLlm):
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
+        # The parsing and composing are CPU work: in a worker thread they never stall the event loop
+        # (other people's turns, Slack's 3-second acknowledgement), and the turn deadline stays able to
+        # answer with the apology while a long message is still being read.
+        yield await asyncio.to_thread(self._respond, llm_request)
+
+    def _respond(self, llm_request: LlmRequest) -> LlmResponse:
         contents = list(llm_request.contents or [])
         tools = set(llm_request.tools_dict or {})
         latest = latest_user_text(contents)
         if "update_trip_plan" in tools:
-            yield self._concierge(llm_request, contents, latest)
-        elif "estimate_flight_fare" in tools:
-            yield self._specialist(contents, latest, _flight_calls, _flight_text)
-        elif "estimate_hotel_cost" in tools:
-            yield self._specialist(contents, latest, _hotel_calls, _hotel_text)
-        elif "estimate_trip_budget" in tools:
-            yield self._specialist(contents, latest, _budget_calls, _budget_text)
-        else:
-            yield _text("I'm the trip planner's offline model: tell me where you'd like to go.", latest)
+            return self._concierge(llm_request, contents, latest)
+        if "estimate_flight_fare" in tools:
+            return self._specialist(contents, latest, _flight_calls, _flight_text)
+        if "estimate_hotel_cost" in tools:
+            return self._specialist(contents, latest, _hotel_calls, _hotel_text)
+        if "estimate_trip_budget" in tools:
+            return self._specialist(contents, latest, _budget_calls, _budget_text)
+        return _text("I'm the trip planner's offline model: tell me where you'd like to go.", latest)
 
     # -- the concierge ---------------------------------------------------------------------------
 
