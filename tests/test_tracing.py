@@ -97,7 +97,7 @@ print("ok")
 
 
 def test_quiet_defaults_never_override_the_operator() -> None:
-    from trip_planner.core.opik_tracing import apply_quiet_defaults
+    from trip_planner.core.tracing import apply_quiet_defaults
 
     env = {"OPIK_SENTRY_ENABLE": "true"}
     apply_quiet_defaults(env)
@@ -106,7 +106,7 @@ def test_quiet_defaults_never_override_the_operator() -> None:
 
 
 def test_build_tracer_picks_opik_when_configured(monkeypatch: pytest.MonkeyPatch, standin: OpikStandIn) -> None:
-    from trip_planner.core.opik_tracing import OpikConversationTracer
+    from trip_planner.core.tracing.opik_tracer import OpikConversationTracer
 
     point_opik_at(monkeypatch, standin.url)
     tracer = build_tracer(Settings(opik_project="Trips QA"))
@@ -323,3 +323,49 @@ async def test_two_users_at_once_never_share_a_trace(
             assert own_city[user] in json.dumps(spans)
             for answer in answers[other]:
                 assert json.dumps(answer)[1:-1] not in blob
+
+
+# -- erasure and import hygiene --------------------------------------------------------------------
+
+
+async def test_a_persons_threads_are_deleted_in_opik(traced_runner: TripPlannerRunner, standin: OpikStandIn) -> None:
+    reply = await traced_runner.ask(SLACK_USER, "Plan 5 days in Lisbon in May for 2 people")
+    assert reply.conversation_id is not None
+    assert await traced_runner.tracer.delete_threads([reply.conversation_id])
+    deletes = standin.recorded("POST", "/api/v1/private/traces/threads/delete")
+    assert len(deletes) == 1
+    assert deletes[0].body["thread_ids"] == [reply.conversation_id]
+    assert deletes[0].body["project_name"] == traced_runner.tracer.project_name  # type: ignore[attr-defined]
+
+
+async def test_deleting_threads_with_the_backend_down_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trip_planner.core.tracing.opik_tracer import OpikConversationTracer
+
+    with OpikStandIn(mode="down") as down:
+        point_opik_at(monkeypatch, down.url)
+        tracer = build_tracer(Settings())
+        assert isinstance(tracer, OpikConversationTracer)
+        try:
+            assert not await tracer.delete_threads(["conv_gone"])
+        finally:
+            tracer.shutdown()
+    point_opik_at(monkeypatch, None)
+
+
+def test_importing_the_opik_tracer_changes_neither_the_environment_nor_exit_hooks() -> None:
+    """The module has no import-time effects: `build_tracer` sets the quiet defaults and the first
+    tracer registers the exit drain."""
+    script = """
+import atexit, os
+import opik
+before_env, before_hooks = dict(os.environ), atexit._ncallbacks()
+import trip_planner.core.tracing.opik_tracer
+assert dict(os.environ) == before_env, "environment changed"
+assert atexit._ncallbacks() == before_hooks, "exit hook registered at import"
+print("ok")
+"""
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("OPIK_")}
+    env.update(OPIK_SENTRY_ENABLE="false", OPIK_ANALYTICS_ENABLE="false")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

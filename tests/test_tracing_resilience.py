@@ -66,7 +66,7 @@ async def test_a_broken_backend_changes_nothing_for_the_user(
     monkeypatch: pytest.MonkeyPatch,
     untraced_transcript: list[tuple[str, str]],
 ) -> None:
-    from trip_planner.core.opik_tracing import OpikConversationTracer
+    from trip_planner.core.tracing.opik_tracer import OpikConversationTracer
 
     with OpikStandIn(mode) as standin:
         point_opik_at(monkeypatch, standin.url)
@@ -105,8 +105,8 @@ async def test_an_sdk_that_raises_never_reaches_the_conversation(
 ) -> None:
     import opik
 
-    from trip_planner.core import opik_tracing
-    from trip_planner.core.opik_tracing import OpikConversationTracer
+    from trip_planner.core.tracing import opik_tracer as opik_tracing
+    from trip_planner.core.tracing.opik_tracer import OpikConversationTracer
 
     # The tracer gets a real client on a dead port (for the ADK integration's own sends), then its
     # own calls go to a client where everything raises.
@@ -142,7 +142,7 @@ async def test_a_trace_that_fails_to_close_is_not_left_current(
     from opik import context_storage
 
     from tests.standins.opik import OpikStandIn as StandIn
-    from trip_planner.core.opik_tracing import OpikConversationTracer
+    from trip_planner.core.tracing.opik_tracer import OpikConversationTracer
 
     with StandIn("ok") as standin:
         point_opik_at(monkeypatch, standin.url)
@@ -171,7 +171,7 @@ async def test_an_exception_in_the_turn_propagates_and_closes_the_trace(
 ) -> None:
     from opik import context_storage
 
-    from trip_planner.core.opik_tracing import OpikConversationTracer
+    from trip_planner.core.tracing.opik_tracer import OpikConversationTracer
 
     with OpikStandIn("ok") as standin:
         point_opik_at(monkeypatch, standin.url)
@@ -200,7 +200,7 @@ async def test_an_exception_in_the_turn_propagates_and_closes_the_trace(
 
 
 def quick_breaker(**overrides: Any) -> Any:
-    from trip_planner.core.opik_tracing import BreakerSettings
+    from trip_planner.core.tracing.opik_tracer import BreakerSettings
 
     values: dict[str, Any] = {"cool_down_s": 0.2, "probe_timeout_s": 2.0, "tick_s": 0.05, **overrides}
     return BreakerSettings(**values)
@@ -252,7 +252,7 @@ def test_breaker_opens_on_failed_deliveries_and_closes_when_the_probe_passes(
         assert changes == [BreakerState.OPEN, BreakerState.CLOSED]
     finally:
         breaker.stop()
-    mine = [r for r in caplog.records if r.name in ("trip_planner.core.opik_tracing", "trip_planner.core.circuit_breaker")]
+    mine = [r for r in caplog.records if r.name in ("trip_planner.core.tracing.opik_tracer", "trip_planner.core.tracing.opik_parts", "trip_planner.core.circuit_breaker")]
     assert [r.levelno for r in mine] == [logging.WARNING, logging.INFO], [r.getMessage() for r in mine]
 
 
@@ -309,7 +309,7 @@ async def test_an_open_breaker_records_nothing_and_tracing_resumes_when_the_back
 ) -> None:
     import opik
 
-    from trip_planner.core.opik_tracing import BreakerState, OpikConversationTracer
+    from trip_planner.core.tracing.opik_tracer import BreakerState, OpikConversationTracer
 
     caplog.set_level(logging.INFO, logger="trip_planner.core")
     with OpikStandIn(mode) as standin:
@@ -370,7 +370,7 @@ async def test_an_open_breaker_records_nothing_and_tracing_resumes_when_the_back
         # No trace of the ADK integration's own landed outside the project (no "Default Project").
         assert all(t.get("project_name") == settings.opik_project for t in standin.traces().values())
 
-    mine = [r for r in caplog.records if r.name in ("trip_planner.core.opik_tracing", "trip_planner.core.circuit_breaker") and r.levelno >= logging.INFO]
+    mine = [r for r in caplog.records if r.name in ("trip_planner.core.tracing.opik_tracer", "trip_planner.core.tracing.opik_parts", "trip_planner.core.circuit_breaker") and r.levelno >= logging.INFO]
     warnings = [r for r in mine if r.levelno == logging.WARNING]
     resumed = [r for r in mine if "resumed" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]  # once when it opened, never per turn

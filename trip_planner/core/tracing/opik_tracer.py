@@ -24,26 +24,25 @@ request to a dict and the SDK's threads serialise and compress under the GIL, wh
 trace, no ADK spans, no records or feedback) and it probes the backend in a background thread until
 it answers again.
 
-Import this module only when Opik is configured: importing opik starts its error reporting, so the
-quiet defaults below must be in the environment first.
+Import this module only through `build_tracer` (which sets the SDK's quiet defaults first): importing
+opik starts its error reporting.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextvars
+import asyncio
 import datetime
-import hashlib
 import logging
-import os
 import threading
-import uuid
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
+import opik
+from opik import context_storage
+from opik import httpx_client as opik_httpx
+from opik.api_objects import opik_client
 
 from trip_planner.core.circuit_breaker import (
     BreakerSettings,
@@ -52,160 +51,25 @@ from trip_planner.core.circuit_breaker import (
     safely,
     watch_http_client,
 )
-from trip_planner.core.tracing import TurnTrace
+from trip_planner.core.tracing.base import TurnTrace
+from trip_planner.core.tracing.opik_parts import (
+    DEFAULT_FLUSH_TIMEOUT_S,
+    LIVE_TRACERS,
+    MAX_REMEMBERED,
+    THREAD_SCORE,
+    TURN_TRACED,
+    Bounded,
+    Record,
+    gated_adk_tracer,
+    platform_of,
+    record_trace_id,
+    register_exit_drain,
+    sync_tracing_active,
+)
+
+__all__ = ["BreakerSettings", "BreakerState", "OpikConversationTracer"]
 
 log = logging.getLogger(__name__)
-
-# The SDK reports its errors to Comet's Sentry and usage analytics to Comet by default. A trip planner
-# sends neither unless its operator opts in; an explicit operator value always wins.
-QUIET_DEFAULTS: dict[str, str] = {
-    "OPIK_SENTRY_ENABLE": "false",
-    "OPIK_ANALYTICS_ENABLE": "false",
-    # Bounds the SDK's own atexit drain (it has no bound by default) in case flush() never ran.
-    "OPIK_DEFAULT_FLUSH_TIMEOUT": "2",
-}
-
-THREAD_SCORE = "user_satisfaction"
-RECORD_TRACE_NAME = "conversation"
-DEFAULT_FLUSH_TIMEOUT_S = 2.0
-_MAX_REMEMBERED = 10_000  # conversations whose record / last trace id we keep in memory
-
-
-def apply_quiet_defaults(env: MutableMapping[str, str] | None = None) -> None:
-    """Set Opik's privacy defaults without overriding what the operator set."""
-    target = os.environ if env is None else env
-    for name, value in QUIET_DEFAULTS.items():
-        target.setdefault(name, value)
-
-
-apply_quiet_defaults()
-
-import httpx
-import opik
-from opik import context_storage, id_helpers
-from opik import httpx_client as opik_httpx
-from opik.api_objects import opik_client
-
-
-def platform_of(user_id: str) -> str:
-    """The chat platform encoded in the session user id (`slack:…`, `discord:…`, `console:…`)."""
-    prefix, sep, _ = user_id.partition(":")
-    return prefix if sep and prefix in {"slack", "discord", "console"} else "other"
-
-
-class _Bounded(OrderedDict[str, Any]):
-    """An insertion-ordered map that forgets its oldest entries: the tracer must not grow forever."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def put(self, key: str, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.limit:
-            self.popitem(last=False)
-
-
-def record_trace_id(conversation_id: str, started_at: float) -> str:
-    """A UUIDv7 (Opik's id format) derived from the conversation: its start in the timestamp bits,
-    a hash of its id in the random bits. Any process can name the record trace without storing it."""
-    millis = int(started_at * 1000) & ((1 << 48) - 1)
-    digest = hashlib.sha256(conversation_id.encode()).digest()
-    rand_a = int.from_bytes(digest[:2], "big") & 0x0FFF
-    rand_b = int.from_bytes(digest[2:10], "big") & ((1 << 62) - 1)
-    return str(uuid.UUID(int=(millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b))
-
-
-@dataclass
-class _Record:
-    """The conversation's record trace: kept whole so its end can be sent as a complete trace."""
-
-    input: dict[str, Any]
-    metadata: dict[str, Any]
-    tags: list[str]
-    id: str = field(default_factory=lambda: id_helpers.generate_id())
-    start_time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
-    handle: Any = None  # the SDK's Trace object, for the seed API (spans on the conversation trace)
-
-    def create_arguments(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": RECORD_TRACE_NAME,
-            "start_time": self.start_time,
-            "input": self.input,
-            "metadata": self.metadata,
-            "tags": self.tags,
-        }
-
-
-_LIVE_TRACERS: weakref.WeakSet[OpikConversationTracer] = weakref.WeakSet()
-
-# Whether the turn running in this context is traced, decided once when it starts: the ADK
-# callbacks follow that decision, so a breaker that opens or closes mid-turn never leaves a turn
-# half traced (an llm span opened without its trace, or left on the context stack). None outside
-# a turn: the callbacks then follow the breaker as it stands.
-_TURN_TRACED: contextvars.ContextVar[bool | None] = contextvars.ContextVar("trip_planner_turn_traced", default=None)
-
-
-def _sync_tracing_active() -> None:
-    """Switch the SDK's process-wide tracing flag to match the live tracers and their breakers.
-
-    The ADK integration patches ADK's own OpenTelemetry tracer process-wide and sends what it
-    records only while `opik.is_tracing_active()`: off while every breaker is open (and after the
-    last tracer shut down), so an untraced turn sends nothing through that path either.
-    """
-    try:
-        opik.set_tracing_active(any(tracer.tracing_now() for tracer in list(_LIVE_TRACERS)))
-    except Exception:
-        log.debug("Opik: could not switch the SDK's tracing flag", exc_info=True)
-
-
-def _gated_adk_tracer(allows: Callable[[], bool], **arguments: Any) -> Any:
-    """opik's ADK `OpikTracer`, whose callbacks do nothing in a turn that is not traced.
-
-    Its callbacks run inside the turn, on the event loop, and are where the integration spends
-    (converting each model request to a dict, creating spans): skipping them is most of what an
-    open breaker saves. The class is made per tracer so the gate survives ADK copying an agent
-    (the SDK's `__getstate__` copies the instance dict, never the class).
-    """
-    from opik.integrations.adk import OpikTracer
-
-    def traced() -> bool:
-        decided = _TURN_TRACED.get()
-        return allows() if decided is None else decided
-
-    class GatedOpikTracer(OpikTracer):  # type: ignore[misc]
-        def before_agent_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().before_agent_callback(*args, **kwargs) if traced() else None
-
-        def after_agent_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().after_agent_callback(*args, **kwargs) if traced() else None
-
-        def before_model_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().before_model_callback(*args, **kwargs) if traced() else None
-
-        def after_model_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().after_model_callback(*args, **kwargs) if traced() else None
-
-        def before_tool_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().before_tool_callback(*args, **kwargs) if traced() else None
-
-        def after_tool_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().after_tool_callback(*args, **kwargs) if traced() else None
-
-    return GatedOpikTracer(**arguments)
-
-
-def _shutdown_all() -> None:
-    """At interpreter exit, release every client without the SDK's own (long) drain."""
-    for tracer in list(_LIVE_TRACERS):
-        tracer.shutdown(DEFAULT_FLUSH_TIMEOUT_S)
-
-
-# Registered after `import opik`, so it runs before the SDK's own atexit drain (LIFO order) and
-# leaves that drain nothing to wait for.
-atexit.register(_shutdown_all)
 
 
 class OpikConversationTracer:
@@ -225,8 +89,8 @@ class OpikConversationTracer:
         # The ADK integration and start_as_current_trace log through the global client.
         opik.set_global_client(self._client)
         self._lock = threading.Lock()
-        self._records: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> _Record
-        self._last_trace: _Bounded = _Bounded(_MAX_REMEMBERED)  # conversation_id -> trace id
+        self._records: Bounded = Bounded(MAX_REMEMBERED)  # conversation_id -> Record
+        self._last_trace: Bounded = Bounded(MAX_REMEMBERED)  # conversation_id -> trace id
         self._adk_tracer: Any = None
         self._closed = False
         self._dirty = False
@@ -234,16 +98,17 @@ class OpikConversationTracer:
         self._api_base = ""
         self._unwatch: Callable[[], None] = lambda: None
         self._breaker = CircuitBreaker(
-            breaker or BreakerSettings(), probe=self._probe, on_change=lambda _state: _sync_tracing_active()
+            breaker or BreakerSettings(), probe=self._probe, on_change=lambda _state: sync_tracing_active()
         )
         try:
             self._http, self._api_base = opik_httpx.upload_transport(self._client.rest_client)
             self._unwatch = watch_http_client(self._http, self._breaker)
         except Exception:
             log.warning("Opik: cannot watch the SDK's HTTP client; tracing continues without a breaker", exc_info=True)
-        _LIVE_TRACERS.add(self)
+        LIVE_TRACERS.add(self)
+        register_exit_drain()
         # The ADK integration patches ADK process-wide; shutdown() switches it off again.
-        _sync_tracing_active()
+        sync_tracing_active()
         try:
             where = self._client.config.url_override
         except Exception:
@@ -297,7 +162,7 @@ class OpikConversationTracer:
         try:
             from opik.integrations.adk import track_adk_agent_recursive
 
-            self._adk_tracer = _gated_adk_tracer(
+            self._adk_tracer = gated_adk_tracer(
                 self.tracing_now,
                 project_name=self.project_name,
                 tags=["trip_planner"],
@@ -307,10 +172,10 @@ class OpikConversationTracer:
         except Exception:
             log.warning("Opik could not instrument the agent; turns are traced without spans", exc_info=True)
 
-    def _record_for(self, *, user_id: str, session_id: str, conversation_id: str, started_at: float) -> _Record:
+    def _record_for(self, *, user_id: str, session_id: str, conversation_id: str, started_at: float) -> Record:
         """The conversation's record trace, rebuilt identically from stored facts in any process."""
         platform = platform_of(user_id)
-        return _Record(
+        return Record(
             input={"user_id": user_id, "session_id": session_id, "conversation_id": conversation_id, "app": self.app_name},
             metadata=self._metadata(
                 conversation_id=conversation_id, user_id=user_id, session_id=session_id, platform=platform
@@ -392,7 +257,7 @@ class OpikConversationTracer:
         turn = TurnTrace(conversation_id=conversation_id, query_num=query_num, query=query, metadata=metadata)
         manager: Any = None
         traced = self.tracing_now()
-        decided = _TURN_TRACED.set(traced)
+        decided = TURN_TRACED.set(traced)
         if traced:
             try:
                 manager = opik.start_as_current_trace(
@@ -418,7 +283,7 @@ class OpikConversationTracer:
             if manager is not None:
                 self._close_turn(manager, turn, interrupted)
             try:
-                _TURN_TRACED.reset(decided)
+                TURN_TRACED.reset(decided)
             except ValueError:  # exited in another context than entered: nothing to restore there
                 log.debug("Opik: turn left in another context", exc_info=True)
 
@@ -515,6 +380,31 @@ class OpikConversationTracer:
         if worker.is_alive():
             log.warning("Opik: flush still running after %.1fs; not waiting longer", timeout_s)
 
+    async def delete_threads(self, conversation_ids: list[str]) -> bool:
+        """Erase these conversations' threads (and their traces) in Opik, for a person's "forget me".
+
+        A REST call, so in a worker thread; False (logged) when the backend refused or is down, so
+        the caller can say what remains there.
+        """
+        if not conversation_ids:
+            return True
+
+        def delete() -> None:
+            self._client.rest_client.traces.delete_trace_threads(
+                thread_ids=list(conversation_ids), project_name=self.project_name
+            )
+
+        try:
+            await asyncio.to_thread(delete)
+        except Exception:
+            log.warning("Opik: could not delete %d conversation threads", len(conversation_ids), exc_info=True)
+            return False
+        with self._lock:
+            for conversation_id in conversation_ids:
+                self._records.pop(conversation_id, None)
+                self._last_trace.pop(conversation_id, None)
+        return True
+
     # -- lifecycle beyond the protocol -----------------------------------------------------------
 
     def shutdown(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
@@ -530,7 +420,7 @@ class OpikConversationTracer:
             log.debug("Opik: shutdown failed", exc_info=True)
         finally:
             self._closed = True
-            _LIVE_TRACERS.discard(self)
+            LIVE_TRACERS.discard(self)
             self._breaker.stop()
             safely(self._unwatch)
             try:
@@ -541,7 +431,7 @@ class OpikConversationTracer:
             # ADK stays patched for the life of the process: with no live tracer left the flag
             # goes off, or a later untraced runner would still log traces through an
             # auto-created default client (Opik Cloud, "Default Project").
-            _sync_tracing_active()
+            sync_tracing_active()
 
     def _metadata(
         self, *, conversation_id: str, user_id: str, session_id: str | None, platform: str

@@ -1,4 +1,4 @@
-"""Tracing hooks the core calls; a no-op until Opik is configured.
+"""What the core calls to trace a conversation: the `Tracer` protocol and its no-op.
 
 The core talks to a `Tracer`, never to the opik SDK directly, so a conversation never waits on, or
 fails because of, the tracing backend.
@@ -6,14 +6,10 @@ fails because of, the tracing backend.
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,6 +61,8 @@ class Tracer(Protocol):
 
     def flush(self, timeout_s: float) -> None: ...
 
+    async def delete_threads(self, conversation_ids: list[str]) -> bool: ...
+
 
 class NullTracer:
     """Tracing off: every hook returns at once and records nothing."""
@@ -108,37 +106,5 @@ class NullTracer:
     def flush(self, timeout_s: float) -> None:
         return None
 
-
-OPIK_CONFIG_VARIABLES = ("OPIK_API_KEY", "OPIK_URL_OVERRIDE", "OPIK_WORKSPACE")
-
-
-def opik_configured(env: Mapping[str, str] | None = None) -> bool:
-    """Opik is on when the operator named a backend (Opik Cloud key/workspace or a self-hosted URL).
-
-    `OPIK_TRACK_DISABLE=true` switches it off again, as it does for the SDK itself.
-    """
-    env = os.environ if env is None else env
-    if (env.get("OPIK_TRACK_DISABLE") or "").strip().lower() in {"1", "true", "yes"}:
-        return False
-    return any((env.get(name) or "").strip() for name in OPIK_CONFIG_VARIABLES)
-
-
-def build_tracer(settings: Any, env: Mapping[str, str] | None = None) -> Tracer:
-    """The tracer the settings ask for: Opik when configured, else NullTracer.
-
-    Not configured means no opik import at all (importing it starts the SDK's error reporting) and
-    so no network call; one INFO line says how to turn tracing on.
-    """
-    if not opik_configured(env):
-        log.info("Opik tracing off: set OPIK_API_KEY (Opik Cloud) or OPIK_URL_OVERRIDE (self-hosted) to turn it on")
-        return NullTracer()
-    try:
-        from trip_planner.core.opik_tracing import OpikConversationTracer
-
-        return OpikConversationTracer(
-            project_name=getattr(settings, "opik_project", None) or "AI Travel Planner",
-            app_name=getattr(settings, "app_name", None) or "trip_planner",
-        )
-    except Exception:
-        log.warning("Opik tracing could not start; continuing without tracing", exc_info=True)
-        return NullTracer()
+    async def delete_threads(self, conversation_ids: list[str]) -> bool:
+        return True
