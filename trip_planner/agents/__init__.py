@@ -9,3 +9,6 @@ def warm_up() -> None:
     from trip_planner.agents.places import resolve_place
 
     resolve_place("Paris")
+    # A name no curated destination has loads the world's cities too: decoding that JSON holds the GIL
+    # for a third of a second, which would stall every other conversation on the worker mid-turn.
+    resolve_place("Qqzx")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.adk.agents import BaseAgent
-from google.adk.agents.run_config import RunConfig
+from google.adk.agents.run_config import RunConfig, ToolThreadPoolConfig
 from google.adk.apps import App
 from google.adk.plugins.context_filter_plugin import ContextFilterPlugin
 from google.adk.runners import Runner
@@ -142,8 +142,12 @@ class TripPlannerRunner:
         # session still runs; the registry, not ADK, decides which session is current.
         self.adk_runner = Runner(app=app, session_service=self.sessions.get_session_service(), auto_create_session=True)
         self._pruned_at = time.monotonic()
+        # Synchronous tools (place lookups, holiday calendars loaded on first use) run on ADK's tool
+        # thread pool, not on the event loop, where they would stall every other conversation.
         self._run_config = RunConfig(
-            max_llm_calls=25, get_session_config=GetSessionConfig(num_recent_events=settings.recent_events)
+            max_llm_calls=25,
+            get_session_config=GetSessionConfig(num_recent_events=settings.recent_events),
+            tool_thread_pool_config=ToolThreadPoolConfig(max_workers=4),
         )
 
     async def start(self) -> None:
