@@ -582,3 +582,19 @@ async def test_database_connections_dropped_while_idle_are_replaced_without_a_fa
         assert reply.status == "answered" and "Rome" in reply.text
     finally:
         await r.close()
+
+
+async def test_a_worker_that_stops_hands_its_unanswered_messages_over_at_once(sqlite_url: str) -> None:
+    """SIGTERM's last step (runner.close) removes the worker's row: another worker answers what it
+    left now, not after the heartbeat goes stale; while it runs, its messages are never taken."""
+    leaving, staying = await _runner(sqlite_url), await _runner(sqlite_url)
+    channel = MemoryChannel()
+    try:
+        accepted = await leaving.accept(Inbound("t:left", "u", "Trip to Rome", reply_to={"channel": "D1"}))
+        assert accepted is not None
+        assert await staying.recover(channel) == 0, "the leaving worker is alive: its message is not taken"
+        await leaving.close()
+        assert await staying.recover(channel) == 1
+        assert "Rome" in channel.answer("t:left")
+    finally:
+        await staying.close()

@@ -30,6 +30,7 @@ class SlackConfig:
     api_url: str = DEFAULT_API_URL
     port: int = DEFAULT_PORT
     host: str = "0.0.0.0"
+    shutdown_timeout_s: float = 25.0  # Heroku-style platforms kill 30 s after SIGTERM
 
     @property
     def socket_mode(self) -> bool:
@@ -84,6 +85,14 @@ def load_slack_config(env: Mapping[str, str] | None = None) -> SlackConfig:
         if not 0 <= port <= 65535:
             raise ConfigError(f"PORT={raw_port!r} is out of range; use a port between 1 and 65535.")
     host = _get(env, "HOST") or "0.0.0.0"
+    raw_timeout = _get(env, "SLACK_SHUTDOWN_TIMEOUT")
+    try:
+        shutdown_timeout_s = float(raw_timeout) if raw_timeout is not None else 25.0
+    except ValueError:
+        raise ConfigError(f"SLACK_SHUTDOWN_TIMEOUT={raw_timeout!r} is not a number of seconds; use e.g. 25.") from None
+    if shutdown_timeout_s < 0:
+        raise ConfigError(f"SLACK_SHUTDOWN_TIMEOUT={raw_timeout!r} is negative; use e.g. 25.")
     return SlackConfig(
-        bot_token=bot_token, signing_secret=secret, app_token=app_token, api_url=api_url, port=port, host=host
+        bot_token=bot_token, signing_secret=secret, app_token=app_token, api_url=api_url, port=port, host=host,
+        shutdown_timeout_s=shutdown_timeout_s,
     )

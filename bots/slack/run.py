@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Mapping
 
-from bots.slack.app import DEFAULT_DRAIN_TIMEOUT_S, SlackBot
+from bots.slack.app import SlackBot
 from bots.slack.config import load_slack_config
 from trip_planner.config import Settings
 from trip_planner.core.runner import TripPlannerRunner
@@ -29,7 +29,7 @@ async def run_slack(settings: Settings, *, env: Mapping[str, str] | None = None)
         loop.add_signal_handler(sig, stop.set)
     runner = TripPlannerRunner(settings)
     await runner.start()
-    bot = SlackBot(runner, config, drain_timeout_s=min(DEFAULT_DRAIN_TIMEOUT_S, settings.turn_timeout_s + 5.0))
+    bot = SlackBot(runner, config, drain_timeout_s=config.shutdown_timeout_s)
     try:
         await bot.start()
         log.info("Trip planner is on Slack (%s mode); stop with SIGTERM", "Socket" if config.socket_mode else "HTTP")
