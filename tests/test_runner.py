@@ -598,3 +598,21 @@ async def test_a_worker_that_stops_hands_its_unanswered_messages_over_at_once(sq
         assert "Rome" in channel.answer("t:left")
     finally:
         await staying.close()
+
+
+async def test_the_sweep_serves_people_side_by_side_not_one_backlog_first(sqlite_url: str) -> None:
+    r = await _runner(sqlite_url)
+    channel = MemoryChannel()
+    store = r.sessions.store
+    try:
+        await _worker_row(r, "other:dead", age_s=60)
+        for n in range(4):  # one person's backlog, oldest first...
+            assert await store.claim_inbound(message_id=f"t:a{n}", user_id="ua", text=f"Trip to Rome, {n + 2} days", worker_id="other:dead")
+        # ...and someone else's single message, left after all of them.
+        assert await store.claim_inbound(message_id="t:b0", user_id="ub", text="Trip to Oslo", worker_id="other:dead")
+        assert await r.recover(channel) == 5
+        posted = [c.message_id for c in channel.calls if c.kind == "post"]
+        assert posted.index("t:b0") < posted.index("t:a3"), posted  # not behind the whole backlog
+        assert [m for m in posted if m.startswith("t:a")] == ["t:a0", "t:a1", "t:a2", "t:a3"]  # each person in order
+    finally:
+        await r.close()
