@@ -488,15 +488,17 @@ class SlackStandIn:
         await asyncio.wait_for(self._socket_ready.wait(), timeout)
 
     async def send_envelope(
-        self, payload: dict[str, Any], *, type: str = "events_api", retry_attempt: int = 0, envelope_id: str | None = None
+        self, payload: dict[str, Any], *, type: str = "events_api", retry_attempt: int = 0, envelope_id: str | None = None,
+        connection: int = -1,
     ) -> Envelope:
-        """Push one envelope down the newest Socket Mode connection, as Slack does."""
+        """Push one envelope down a Socket Mode connection (the newest by default; Slack spreads
+        envelopes over every open connection of the app, which `connection` picks)."""
         await self.wait_socket()
         if type == "events_api":
             self.record_message(payload.get("event") or {})
         envelope = Envelope(envelope_id or str(uuid.uuid4()), payload, type, retry_attempt)
         self.envelopes.append(envelope)
-        await self._sockets[-1].send_json(
+        await self._sockets[connection].send_json(
             {
                 "envelope_id": envelope.envelope_id,
                 "payload": payload,
