@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
 # Discord JSON error codes after which an answer can never be sent where it belongs: Unknown Channel,
 # and "Cannot send messages to this user" (DMs closed, or the bot blocked). Missing access or
-# permissions (50001, 50013) are not here: a server admin may still fix those.
-GONE_CODES = frozenset({10003, 50007})
+# permissions (50001, 50013) are not here: a server admin may still fix those. For an interaction's
+# follow-up: Unknown Webhook and Invalid Webhook Token (its token lasts 15 minutes).
+GONE_CODES = frozenset({10003, 50007, 10015, 50027})
 
 
 class DiscordChannel(Channel):
@@ -46,10 +47,19 @@ class DiscordChannel(Channel):
         reference = channel.get_partial_message(int(where["message_id"])) if guild_id and where.get("message_id") else None
         return channel, reference
 
+    def _follow_up(self, inbound: Inbound) -> discord.Webhook | None:
+        """The interaction's follow-up webhook, for an answer to `/trip plan` (None otherwise)."""
+        where = inbound.reply_to
+        if not where.get("interaction_token"):
+            return None
+        return discord.Webhook.partial(int(where["application_id"]), where["interaction_token"], client=self.client)
+
     def render(self, text: str) -> list[str]:
         return render(text)
 
-    async def show_progress(self, inbound: Inbound) -> asyncio.Task[None]:
+    async def show_progress(self, inbound: Inbound) -> asyncio.Task[None] | None:
+        if self._follow_up(inbound) is not None:
+            return None  # the deferral already shows "thinking…"
         channel, _reference = self._messageable(inbound)
         return asyncio.create_task(self._keep_typing(channel), name=f"typing-{inbound.message_id}")
 
@@ -59,6 +69,13 @@ class DiscordChannel(Channel):
 
     async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:
         await self.clear_progress(inbound, progress)
+        webhook = self._follow_up(inbound)
+        if webhook is not None:
+            try:
+                await webhook.send(text, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as err:
+                log.error("Could not send a note as an interaction follow-up (%s)", err.status)
+            return
         channel, _reference = self._messageable(inbound)
         try:
             await channel.send(text, allowed_mentions=NO_MENTIONS)
@@ -66,6 +83,9 @@ class DiscordChannel(Channel):
             log.error("Could not send a note in channel %s (%s)", channel.id, err.status)
 
     async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+        webhook = self._follow_up(inbound)
+        if webhook is not None:
+            return await self._post_follow_up(webhook, part, text)
         channel, reference = self._messageable(inbound)
         nonce = answer_nonce(inbound.message_id, part)
         try:
@@ -85,6 +105,19 @@ class DiscordChannel(Channel):
             if err.code in GONE_CODES:
                 raise PlaceGone(f"Discord error {err.code}: {err.text}") from None
             log.error("Could not send piece %d of an answer in channel %s (%s %s)", part + 1, channel.id, err.status, err.text)
+            return None
+        return answer_ref(sent.channel.id, sent.id)
+
+    @staticmethod
+    async def _post_follow_up(webhook: discord.Webhook, part: int, text: str) -> str | None:
+        """One piece as a follow-up: the first replaces the "thinking…" of the deferral. Follow-ups
+        take no nonce, so a worker killed between sending and recording may leave one piece twice."""
+        try:
+            sent = await webhook.send(text, allowed_mentions=NO_MENTIONS, wait=True)
+        except discord.HTTPException as err:
+            if err.code in GONE_CODES:
+                raise PlaceGone(f"Discord error {err.code}: {err.text}") from None
+            log.error("Could not send piece %d of an answer as a follow-up (%s %s)", part + 1, err.status, err.text)
             return None
         return answer_ref(sent.channel.id, sent.id)
 

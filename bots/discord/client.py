@@ -87,7 +87,9 @@ class _PlannerMixin:
         self.recovery_every_s = SWEEP_EVERY_S
         self._recovery: asyncio.Task[None] | None = None
         self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
-        add_commands(self.tree, runner, self.inflight, answer_within_s=lambda: self.answer_within_s, handled=self.handled)
+        add_commands(
+            self.tree, runner, self.inflight, channel=self.channel, answer_within_s=lambda: self.answer_within_s, handled=self.handled
+        )
 
     @property
     def typing_every_s(self) -> float:

@@ -1,5 +1,11 @@
-"""The app commands (`/newtrip`, `/endtrip`): the core answers, Discord's 3-second window is kept
-by the core's deadline-or-defer helper (a deferral shows "thinking…" and allows 15 minutes)."""
+"""The app commands: `/trip plan|new|end` and the older `/newtrip`, `/endtrip`.
+
+The core answers; Discord's 3-second window is kept by the core's deadline-or-defer helper (a
+deferral shows "thinking…" and allows 15 minutes). `/trip` is installable to a person's account too
+(a user install), so it works in DMs and group DMs with people who share no server with the bot:
+there the bot can read and post nothing, so `/trip plan` is answered through the interaction's
+follow-up webhook (the channel routes it by the stored interaction token), never a channel message.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,9 @@ import discord
 from discord import app_commands
 
 from bots.discord.formatting import NO_MENTIONS
-from bots.discord.identity import session_user_id
+from bots.discord.identity import inbound_message_id, session_user_id
+from trip_planner.core import replies
+from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.deadline import reply_within
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.runner import TripPlannerRunner
@@ -25,6 +33,7 @@ def add_commands(
     runner: TripPlannerRunner,
     inflight: InFlight,
     *,
+    channel: Channel,
     answer_within_s: Callable[[], float],
     handled: Counter[str],
 ) -> None:
@@ -55,5 +64,53 @@ def add_commands(
     async def endtrip(interaction: discord.Interaction) -> None:
         await respond(interaction, "end")
 
+    trip = app_commands.Group(
+        name="trip",
+        description="Plan a trip with the trip planner.",
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+    )
+
+    @trip.command(name="plan", description="Ask the trip planner (it remembers your trip).")
+    @app_commands.describe(request="What you'd like, e.g. 5 days in Lisbon in May for 2")
+    async def plan(interaction: discord.Interaction, request: app_commands.Range[str, 1, 4000]) -> None:
+        inflight.track_current()
+        try:
+            await interaction.response.defer(thinking=True)  # at once: the turn takes longer than 3 s
+            inbound = interaction_inbound(interaction, request)
+            try:
+                await runner.handle(inbound, channel)
+            except Exception:
+                log.exception("Could not answer Discord interaction %s", inbound.message_id)
+                await interaction.followup.send(replies.APOLOGY, allowed_mentions=NO_MENTIONS)
+        finally:
+            handled["command"] += 1
+
+    @trip.command(name="new", description="Start planning a new trip (the current one is closed).")
+    async def trip_new(interaction: discord.Interaction) -> None:
+        await respond(interaction, "new")
+
+    @trip.command(name="end", description="Finish the current trip.")
+    async def trip_end(interaction: discord.Interaction) -> None:
+        await respond(interaction, "end")
+
     tree.add_command(newtrip)
     tree.add_command(endtrip)
+    tree.add_command(trip)
+
+
+def interaction_inbound(interaction: discord.Interaction, text: str) -> Inbound:
+    """`/trip plan` as the core's inbound message. Its destination is the interaction's follow-up
+    webhook (application id and token, valid 15 minutes), so any worker can deliver or recover the
+    answer within that time; it has no place to catch up (the bot may not read that channel)."""
+    return Inbound(
+        message_id=inbound_message_id(interaction.id),
+        user_id=session_user_id(user_id=interaction.user.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id),
+        text=text.strip(),
+        reply_to={
+            "application_id": str(interaction.application_id),
+            "interaction_token": interaction.token,
+            "channel_id": str(interaction.channel_id) if interaction.channel_id else None,
+            "guild_id": str(interaction.guild_id) if interaction.guild_id else None,
+        },
+    )

@@ -573,8 +573,13 @@ class DiscordStandIn:
         return await self.dispatch("MESSAGE_REACTION_ADD", data, guild_id=guild_id, intent=intent)
 
     async def invoke_command(self, name: str, *, user_id: int, channel_id: int | None = None,
-                             guild_id: int | None = None) -> Interaction:
-        """A person runs a slash command: INTERACTION_CREATE (type 2, APPLICATION_COMMAND)."""
+                             guild_id: int | None = None, options: list[dict[str, Any]] | None = None,
+                             user_install: bool = False, group_dm: bool = False) -> Interaction:
+        """A person runs a slash command: INTERACTION_CREATE (type 2, APPLICATION_COMMAND).
+
+        `options` as Discord sends them (a subcommand is `{"type": 1, "name": …, "options": […]}`);
+        `user_install`: the app is installed to the person's account (authorizing owner "1"), as when
+        it runs in a DM or group DM (`group_dm`: context 2, a channel the bot is not in)."""
         command = next((c for c in self.commands if c["name"] == name), None)
         interaction_id = str(self.snowflake())
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(24)
@@ -584,7 +589,8 @@ class DiscordStandIn:
             "type": 2,
             "token": token,
             "version": 1,
-            "data": {"id": command["id"] if command else str(self.snowflake()), "name": name, "type": 1},
+            "data": {"id": command["id"] if command else str(self.snowflake()), "name": name, "type": 1,
+                     **({"options": options} if options else {})},
             "locale": "en-US",
             "app_permissions": "562949953421311",
             "entitlements": [],
@@ -598,6 +604,12 @@ class DiscordStandIn:
             data["user"] = self.user(user_id)
             data["context"] = 1  # BOT_DM
             data["authorizing_integration_owners"] = {"0": str(user_id)}
+            if group_dm:
+                data["channel"] = {"id": str(channel_id), "type": 3, "last_message_id": None, "flags": 0,
+                                   "recipients": [self.user(user_id)], "owner_id": str(user_id), "name": None}
+                data["context"] = 2  # PRIVATE_CHANNEL
+            if user_install or group_dm:
+                data["authorizing_integration_owners"] = {"1": str(user_id)}
         else:
             assert channel_id is not None
             self._guild(guild_id)
@@ -718,7 +730,9 @@ class DiscordStandIn:
             return self._interaction_callback(m.group(1), m.group(2), call.body or {})
         if (m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)", path)) and method == "POST":
             interaction = self.interactions.get(m.group(2))
-            channel_id = int(interaction.payload["channel_id"]) if interaction else 0
+            if interaction is None:  # the token expired (15 minutes) or never was
+                return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+            channel_id = int(interaction.payload["channel_id"])
             return _json(self._bot_message(channel_id, call.body or {}))
         if (m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)/messages/@original", path)) and method == "PATCH":
             interaction = self.interactions.get(m.group(2))
