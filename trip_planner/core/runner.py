@@ -28,7 +28,7 @@ from google.genai import types
 from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core import replies
+from trip_planner.core import replies, retention
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
@@ -145,10 +145,12 @@ class TripPlannerRunner:
         self._run_config = RunConfig(
             max_llm_calls=25, get_session_config=GetSessionConfig(num_recent_events=settings.recent_events)
         )
+        self._retention: asyncio.Task[None] | None = None  # the daily purge (see core/retention.py)
 
     async def start(self) -> None:
         await self.sessions.start()
         await self.workers.register()
+        self._retention = retention.start(self.workers, self.sessions.engine, self.settings)
         await self._prune_inbound()
         await asyncio.to_thread(warm_up)
 
@@ -175,6 +177,7 @@ class TripPlannerRunner:
         return [inbound_of(r) for r in records]
 
     async def close(self) -> None:
+        await retention.stop(self._retention)
         await self.workers.leave()  # what is left unfinished goes to the other workers now
         await asyncio.to_thread(self.tracer.flush, 2.0)
         await self.adk_runner.close()
