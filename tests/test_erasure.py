@@ -1,0 +1,103 @@
+"""Erasure: after `forget`, no table (ours or ADK's) holds a row naming the person; others keep theirs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ops_world import (
+    ALICE_IDS,
+    ALICE_SLACK,
+    ALICE_WORDS,
+    BOB_ID,
+    BOB_WORDS,
+    DAVE_IDS,
+    NOT_DAVE_IDS,
+    populate,
+    rows_naming,
+    settings_for,
+)
+from trip_planner.core import erasure
+from trip_planner.core.database import create_engine
+from trip_planner.core.runner import TripPlannerRunner
+from trip_planner.ops import identities
+
+APP = settings_for("sqlite://").app_name
+
+
+async def test_forget_leaves_no_row_naming_the_person_in_any_table(database_url: str) -> None:
+    world = await populate(database_url)
+    before = await rows_naming(database_url, ALICE_WORDS)
+    tables_before = {table for table, _column, _value in before}
+    # The world really spreads her over our tables and ADK's: the scan would see any that were left.
+    assert {"tp_conversations", "tp_queries", "tp_inbound", "tp_message_refs", "tp_subscriptions", "tp_turn_leases",
+            "sessions", "events", "user_states"} <= tables_before, tables_before
+    bob_before = await rows_naming(database_url, BOB_WORDS)
+
+    engine = create_engine(database_url)
+    try:
+        erased = await erasure.forget(engine, ALICE_IDS, app_name=APP)
+    finally:
+        await engine.dispose()
+
+    assert await rows_naming(database_url, ALICE_WORDS) == []
+    expected = sorted(c for user_id in ALICE_IDS for c in world.conversations[user_id])
+    assert len(expected) == 4  # two in the channel (one ended satisfied), two in the DM (a new trip)
+    assert list(erased.conversation_ids) == expected
+    assert erased.user_ids == tuple(sorted(ALICE_IDS))
+    assert erased.rows["events"] > 0 and erased.rows["user_states"] == 2
+    # Bob, in the same channel, keeps every row.
+    assert sorted(await rows_naming(database_url, BOB_WORDS)) == sorted(bob_before)
+
+
+async def test_the_others_conversation_continues_after_an_erasure(database_url: str) -> None:
+    await populate(database_url)
+    runner = TripPlannerRunner(settings_for(database_url))
+    await runner.start()
+    try:
+        await erasure.forget(runner.sessions.engine, ALICE_IDS, app_name=APP)
+        reply = await runner.ask(BOB_ID, "What would it cost?")
+        assert reply.status == "answered" and "Reykjavik" in reply.text
+        assert await runner.sessions.get_query_count(BOB_ID) == 2
+        # The erased person starts from nothing: no conversation, no remembered preferences.
+        fresh = await runner.ask(ALICE_IDS[0], "Hello, where should I go?")
+        assert fresh.query_num == 1 and "JFK" not in fresh.text
+    finally:
+        await runner.close()
+
+
+async def test_forget_is_one_transaction(database_url: str) -> None:
+    """A failure half-way (here: the ADK tables refuse) leaves the person's data whole."""
+    await populate(database_url)
+    before = await rows_naming(database_url, ALICE_WORDS)
+    engine = create_engine(database_url)
+    try:
+        with pytest.raises(Exception):
+            await erasure.forget(engine, ALICE_IDS, app_name=object())  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+    assert sorted(await rows_naming(database_url, ALICE_WORDS)) == sorted(before)
+
+
+async def test_a_platform_identity_finds_every_session_user_id_of_that_person(database_url: str) -> None:
+    await populate(database_url)
+    engine = create_engine(database_url)
+    try:
+        slack = await erasure.find_user_ids(engine, identities.slack_patterns(":".join(ALICE_SLACK)), app_name=APP)
+        discord = await erasure.find_user_ids(engine, identities.discord_patterns("4242"), app_name=APP)
+        nobody = await erasure.find_user_ids(engine, identities.slack_patterns("T9OTHER:UALICE7"), app_name=APP)
+    finally:
+        await engine.dispose()
+    assert slack == sorted(ALICE_IDS)
+    assert discord == sorted(DAVE_IDS)
+    assert not set(discord) & set(NOT_DAVE_IDS)
+    assert nobody == []
+
+
+def test_identity_patterns_refuse_what_is_not_an_identity() -> None:
+    for bad in ("UALICE7", "T1:U1:X", "T1:%", "T1:U*"):
+        with pytest.raises(ValueError):
+            identities.slack_patterns(bad)
+    with pytest.raises(ValueError):
+        identities.discord_patterns("12*")
+    assert erasure.pattern_regex("slack:T1:*:U1").fullmatch("slack:T1:C9:U1")
+    assert not erasure.pattern_regex("slack:T1:*:U1").fullmatch("slack:T1:C9:X:U1")
