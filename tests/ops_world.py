@@ -9,6 +9,7 @@ a failed turn and a lease left behind by a worker that stopped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +90,8 @@ async def populate(url: str) -> World:
         assert await runner.react(Reaction(user_id=BOB_ID, message_ref=bob_ref, emoji="-1")) == "unsatisfied"
 
         discord = Speaker(runner, MemoryChannel(platform="discord"))
-        for user_id in DAVE_IDS + NOT_DAVE_IDS:
-            await discord.say(user_id, "A weekend in Lisbon", place="discord:" + user_id.replace(":", "-"))
+        for n, user_id in enumerate(DAVE_IDS + NOT_DAVE_IDS):
+            await discord.say(user_id, "A weekend in Lisbon", place=f"discord:{9000 + n}")
         await runner.end_conversation(DAVE_IDS[0], "satisfied")
 
         for user_id in (alice_c1, alice_dm, BOB_ID, *DAVE_IDS, *NOT_DAVE_IDS):
@@ -109,6 +110,11 @@ async def rows_naming(url: str, words: tuple[str, ...]) -> list[tuple[str, str, 
     """Every (table, column, value) in EVERY table of the database whose value contains one of
     `words`: tables found by inspection (ours and ADK's), all columns, every value as text (JSON
     and pickled values included)."""
+    return await rows_matching(url, re.compile("|".join(re.escape(w) for w in words)))
+
+
+async def rows_matching(url: str, pattern: re.Pattern[str]) -> list[tuple[str, str, str]]:
+    """`rows_naming` with a regular expression (e.g. a snowflake not followed by another digit)."""
     engine = create_async_engine(url)
     found: list[tuple[str, str, str]] = []
     try:
@@ -121,7 +127,7 @@ async def rows_naming(url: str, words: tuple[str, ...]) -> list[tuple[str, str, 
                     for column, value in row._mapping.items():
                         raw = bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else None
                         text = raw.decode("latin-1") if raw is not None else str(value)
-                        if any(w in text for w in words):
+                        if pattern.search(text):
                             found.append((name, str(column), text[:80]))
     finally:
         await engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.ops_world import (
@@ -18,6 +20,8 @@ from tests.ops_world import (
 )
 from trip_planner.core import erasure
 from trip_planner.core.database import create_engine
+from trip_planner.core.locks import ConversationLocks
+from trip_planner.core.workers import Workers
 from trip_planner.core.runner import TripPlannerRunner
 from trip_planner.ops import identities
 
@@ -91,6 +95,30 @@ async def test_a_platform_identity_finds_every_session_user_id_of_that_person(da
     assert discord == sorted(DAVE_IDS)
     assert not set(discord) & set(NOT_DAVE_IDS)
     assert nobody == []
+
+
+async def test_forget_waits_for_the_turn_in_flight(database_url: str) -> None:
+    """The operator's erasure takes each person's conversation lock: while a turn holds it (here the
+    runner's own lock, held as a turn holds it), nothing is erased; then everything is."""
+    await populate(database_url)
+    runner = TripPlannerRunner(settings_for(database_url))
+    await runner.start()
+    operator = Workers(runner.sessions.store, name="operator")
+    await operator.register()
+    try:
+        async with runner.locks.hold(ALICE_IDS[1]):
+            erasing = asyncio.create_task(
+                erasure.forget_locked(ConversationLocks(operator, lease_s=60.0), runner.sessions.engine, ALICE_IDS, app_name=APP)
+            )
+            await asyncio.sleep(0.5)
+            assert not erasing.done()
+            assert await runner.sessions.current_conversation(ALICE_IDS[1]) is not None
+        erased = await asyncio.wait_for(erasing, timeout=60)
+        assert len(erased.conversation_ids) == 4
+        assert await rows_naming(database_url, ALICE_WORDS) == []
+    finally:
+        await operator.leave()
+        await runner.close()
 
 
 def test_identity_patterns_refuse_what_is_not_an_identity() -> None:
