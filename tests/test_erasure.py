@@ -121,6 +121,32 @@ async def test_forget_waits_for_the_turn_in_flight(database_url: str) -> None:
         await runner.close()
 
 
+async def test_a_message_waiting_for_its_turn_is_not_answered_after_an_erasure(database_url: str) -> None:
+    """A message stored just before the erasure, still waiting for the person's lock, is erased with
+    the rest and then dropped: answering it would store the person again."""
+    await populate(database_url)
+    runner = TripPlannerRunner(settings_for(database_url))
+    await runner.start()
+    operator = Workers(runner.sessions.store, name="operator")
+    await operator.register()
+    stored = asyncio.Event()
+
+    async def on_accepted() -> None:
+        stored.set()
+
+    try:
+        async with ConversationLocks(operator, lease_s=60.0).hold(ALICE_IDS[0]):
+            waiting = asyncio.create_task(runner.ask(ALICE_IDS[0], "And Zanzibar in May?", on_accepted=on_accepted))
+            await asyncio.wait_for(stored.wait(), timeout=60)
+            await erasure.forget(runner.sessions.engine, ALICE_IDS, app_name=APP)
+        reply = await asyncio.wait_for(waiting, timeout=60)
+        assert reply.duplicate and reply.text == ""
+        assert await rows_naming(database_url, ALICE_WORDS) == []
+    finally:
+        await operator.leave()
+        await runner.close()
+
+
 def test_identity_patterns_refuse_what_is_not_an_identity() -> None:
     for bad in ("UALICE7", "T1:U1:X", "T1:%", "T1:U*"):
         with pytest.raises(ValueError):

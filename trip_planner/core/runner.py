@@ -414,7 +414,11 @@ class TripPlannerRunner:
         async with self.locks.hold(user_id, ticket, ready=ready):
             # Under the lock, so a recovery sweep and the live worker never both answer it.
             seen: InboundRecord | None = state["mine"]
-            if seen is not None and seen.status != "received":
+            if seen is None:
+                # Erased (`forget`) while it waited for its turn: answering it would store it again.
+                log.info("Message %s was erased before its turn; not answering it", message_id)
+                return Reply(text="", status="duplicate")
+            if seen.status != "received":
                 return Reply(text=seen.answer or "", status="duplicate", conversation_id=seen.conversation_id)
             if is_restart(clean):
                 return await self._finish(message_id, await self._restart(user_id))
