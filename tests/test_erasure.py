@@ -155,3 +155,18 @@ def test_identity_patterns_refuse_what_is_not_an_identity() -> None:
         identities.discord_patterns("12*")
     assert erasure.pattern_regex("slack:T1:*:U1").fullmatch("slack:T1:C9:U1")
     assert not erasure.pattern_regex("slack:T1:*:U1").fullmatch("slack:T1:C9:X:U1")
+
+
+def test_the_patterns_match_the_ids_the_adapters_build() -> None:
+    """If an adapter changes its session user id format, this fails: change trip_planner/ops/identities.py too."""
+    from bots.discord import identity as discord_identity
+    from bots.slack import identity as slack_identity
+
+    slack = [erasure.pattern_regex(p) for p in identities.slack_patterns("T1ACME:UALICE7")]
+    for channel in ("C1GEN", "D1DM"):
+        assert any(r.fullmatch(slack_identity.session_user_id("T1ACME", channel, "UALICE7")) for r in slack)
+    assert not any(r.fullmatch(slack_identity.session_user_id("T1ACME", "C1GEN", "UBOBBY8")) for r in slack)
+    discord = [erasure.pattern_regex(p) for p in identities.discord_patterns("4242")]
+    assert any(r.fullmatch(discord_identity.session_user_id(user_id=4242)) for r in discord)
+    assert any(r.fullmatch(discord_identity.session_user_id(user_id=4242, guild_id=555, channel_id=777)) for r in discord)
+    assert not any(r.fullmatch(discord_identity.session_user_id(user_id=42420)) for r in discord)

@@ -4,7 +4,7 @@ The adapters build session user ids (bots/slack/identity.py, bots/discord/identi
 the operator tools never import them. What the operator needs is "every id of this person", so the
 formats are restated here as patterns (`*` is one colon-free field, see
 `trip_planner.core.erasure.find_user_ids`). If an adapter's format changes, change it here too:
-tests/test_sessions_cli.py builds ids the adapters' way and checks these patterns find them.
+tests/test_erasure.py builds ids with the adapters' functions and checks these patterns match them.
 """
 
 from __future__ import annotations
