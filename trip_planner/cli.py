@@ -38,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("slack", help="run the Slack app")
     discord_cmd = sub.add_parser("discord", help="run the Discord bot")
     discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
+    from trip_planner.ops import sessions_cli
+
+    sessions_cli.add_parser(sub)
     args = parser.parse_args(argv)
-    level = args.log_level or ("WARNING" if args.command == "chat" and sys.stdin.isatty() else "INFO")
+    level = args.log_level or ("WARNING" if args.command == "sessions" or (args.command == "chat" and sys.stdin.isatty()) else "INFO")
     _configure_logging(level)
     try:
         settings = load_settings()
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             from bots.discord import run_discord
 
             return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
+        if args.command == "sessions":
+            return sessions_cli.run(args, settings)
     except ConfigError as err:
         logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
         return 2

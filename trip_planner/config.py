@@ -48,6 +48,9 @@ class Settings:
     messages_per_minute: int = 20
     new_trips_per_hour: int = 10
     max_concurrent_turns: int = 32
+    # Ended and expired conversations older than this many days are deleted with their ADK sessions
+    # and events (see trip_planner/core/retention.py); 0 turns the daily purge off.
+    retention_days: int = 90
 
     @property
     def is_offline(self) -> bool:
@@ -150,4 +153,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         conversation_idle_timeout_s=_float(env, "TRIP_PLANNER_IDLE_TIMEOUT", 24 * 3600.0, minimum=1.0),
         recent_events=_int(env, "TRIP_PLANNER_RECENT_EVENTS", 60, minimum=4),
         model_context_invocations=_int(env, "TRIP_PLANNER_CONTEXT_TURNS", 12, minimum=1),
+        retention_days=_int(env, "TRIP_PLANNER_RETENTION_DAYS", 90, minimum=0),
     )

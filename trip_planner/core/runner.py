@@ -28,7 +28,7 @@ from google.genai import types
 from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
-from trip_planner.core import replies
+from trip_planner.core import replies, retention
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
@@ -149,10 +149,12 @@ class TripPlannerRunner:
             get_session_config=GetSessionConfig(num_recent_events=settings.recent_events),
             tool_thread_pool_config=ToolThreadPoolConfig(max_workers=4),
         )
+        self._retention: asyncio.Task[None] | None = None  # the daily purge (see core/retention.py)
 
     async def start(self) -> None:
         await self.sessions.start()
         await self.workers.register()
+        self._retention = retention.start(self.workers, self.sessions.engine, self.settings)
         await self._prune_inbound()
         await asyncio.to_thread(warm_up)
 
@@ -179,6 +181,7 @@ class TripPlannerRunner:
         return [inbound_of(r) for r in records]
 
     async def close(self) -> None:
+        await retention.stop(self._retention)
         await self.workers.leave()  # what is left unfinished goes to the other workers now
         await asyncio.to_thread(self.tracer.flush, 2.0)
         await self.adk_runner.close()
@@ -415,7 +418,11 @@ class TripPlannerRunner:
         async with self.locks.hold(user_id, ticket, ready=ready):
             # Under the lock, so a recovery sweep and the live worker never both answer it.
             seen: InboundRecord | None = state["mine"]
-            if seen is not None and seen.status != "received":
+            if seen is None:
+                # Erased (`forget`) while it waited for its turn: answering it would store it again.
+                log.info("Message %s was erased before its turn; not answering it", message_id)
+                return Reply(text="", status="duplicate")
+            if seen.status != "received":
                 return Reply(text=seen.answer or "", status="duplicate", conversation_id=seen.conversation_id)
             if is_restart(clean):
                 return await self._finish(message_id, await self._restart(user_id))
