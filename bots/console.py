@@ -22,6 +22,7 @@ from trip_planner.core.runner import TripPlannerRunner
 log = logging.getLogger(__name__)
 
 COMMANDS = {"/new": "new", "/end": "end"}
+FORGET_CONFIRM = "/forget confirm"
 
 
 def console_user_id(name: str) -> str:
@@ -81,6 +82,12 @@ async def run_console(
                 break
             if command in COMMANDS:
                 channel.say(await runner.command(user_id, COMMANDS[command]))
+                continue
+            if command == "/forget":
+                channel.say(replies.forget_confirm(FORGET_CONFIRM))
+                continue
+            if " ".join(command.split()) == FORGET_CONFIRM:
+                channel.say(await runner.forget([user_id]))  # the console's person is this one id
                 continue
             if command == "/help":
                 channel.say(replies.console_help())

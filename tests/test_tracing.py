@@ -369,3 +369,12 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+async def test_forget_me_erases_the_persons_threads_in_opik_too(traced_runner: TripPlannerRunner, standin: OpikStandIn) -> None:
+    from trip_planner.core import replies
+
+    reply = await traced_runner.ask(SLACK_USER, "Plan 5 days in Lisbon in May for 2 people")
+    assert await traced_runner.forget([SLACK_USER]) == replies.FORGOTTEN
+    deletes = standin.recorded("POST", "/api/v1/private/traces/threads/delete")
+    assert [d.body["thread_ids"] for d in deletes] == [[reply.conversation_id]]

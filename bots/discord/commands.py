@@ -18,7 +18,7 @@ import discord
 from discord import app_commands
 
 from bots.discord.formatting import NO_MENTIONS
-from bots.discord.identity import inbound_message_id, session_user_id
+from bots.discord.identity import inbound_message_id, person_patterns, session_user_id
 from trip_planner.core import replies
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.deadline import reply_within
@@ -41,9 +41,10 @@ def add_commands(
         inflight.track_current()
         user_id = session_user_id(user_id=interaction.user.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id)
         ephemeral = interaction.guild_id is not None  # in a server, only the person sees the confirmation
+        work = runner.forget(person_patterns(interaction.user.id)) if word == "forget" else runner.command(user_id, word)
         try:
             await reply_within(
-                runner.command(user_id, word),
+                work,
                 deadline_s=answer_within_s(),
                 reply=lambda text: interaction.response.send_message(text, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS),
                 defer=lambda: interaction.response.defer(thinking=True, ephemeral=ephemeral),
@@ -94,9 +95,26 @@ def add_commands(
     async def trip_end(interaction: discord.Interaction) -> None:
         await respond(interaction, "end")
 
+    async def forget_me(interaction: discord.Interaction, confirm: bool) -> None:
+        """The first time explains and asks for `confirm: True`; stateless, so any worker may get it."""
+        if not confirm:
+            await interaction.response.send_message(
+                replies.forget_confirm("/forget confirm:True"), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        await respond(interaction, "forget")
+
+    @app_commands.command(name="forget", description="Erase everything the trip planner keeps about you.")
+    @app_commands.describe(confirm="True to erase now (it cannot be undone)")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def forget(interaction: discord.Interaction, confirm: bool = False) -> None:
+        await forget_me(interaction, confirm)
+
     tree.add_command(newtrip)
     tree.add_command(endtrip)
     tree.add_command(trip)
+    tree.add_command(forget)
 
 
 def interaction_inbound(interaction: discord.Interaction, text: str) -> Inbound:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 
+from trip_planner.ops.identities import discord_patterns
+
 
 def session_user_id(*, user_id: int, guild_id: int | None = None, channel_id: int | None = None) -> str:
     """The core's user id for a Discord person in a place.
@@ -48,3 +50,9 @@ def answer_ref(channel_id: int, message_id: int) -> str:
 def place_key(channel_id: int) -> str:
     """Where a message was said, for catch-up: a channel (a DM is a channel too)."""
     return f"discord:{channel_id}"
+
+
+def person_patterns(user_id: int) -> list[str]:
+    """Every session user id of one Discord person (their DM and each server channel), as the core's
+    erasure finds them: what "forget me" erases."""
+    return discord_patterns(str(user_id))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trip_planner.ops.identities import slack_patterns
+
 
 def session_user_id(team_id: str, channel_id: str, user_id: str) -> str:
     """The core's user id for `user_id` talking to the planner in `channel_id` of `team_id`."""
@@ -19,6 +21,12 @@ def session_user_id(team_id: str, channel_id: str, user_id: str) -> str:
         if not value or ":" in value:
             raise ValueError(f"Slack {name} {value!r} cannot be part of a session user id")
     return f"slack:{team_id}:{channel_id}:{user_id}"
+
+
+def person_patterns(team_id: str, user_id: str) -> list[str]:
+    """Every session user id of one person of one workspace (their DM and each channel), as the
+    core's erasure finds them: what "forget me" erases."""
+    return slack_patterns(f"{team_id}:{user_id}")
 
 
 def message_key(team_id: str, channel_id: str, ts: str) -> str:

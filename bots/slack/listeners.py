@@ -19,7 +19,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
 from bots.slack.channel import SlackChannel
-from bots.slack.identity import message_key, place_key, session_user_id, team_of, thread_key
+from bots.slack.identity import message_key, person_patterns, place_key, session_user_id, team_of, thread_key
 from bots.slack.posting import PostTag
 from trip_planner.core import replies
 from trip_planner.core.channel import Inbound
@@ -30,7 +30,8 @@ from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
 
-COMMAND_HELP = replies.command_help("/trip new", "/trip end")
+COMMAND_HELP = replies.command_help("/trip new", "/trip end", "/trip forget")
+FORGET_CONFIRM_WORDS = "forget confirm"
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _ALLOWED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
@@ -187,17 +188,26 @@ class SlackListeners:
     ) -> None:
         """`/trip new` and `/trip end`, answered privately: in the acknowledgement when quick, else
         "one moment" now and the result via `respond` (Slack wants the ack within 3 s)."""
-        word = (command.get("text") or "").strip().lower()
-        if word not in ("new", "end"):
+        word = " ".join((command.get("text") or "").lower().split())
+        if word == "forget":
+            await ack(text=replies.forget_confirm(f"/trip {FORGET_CONFIRM_WORDS}"))
+            return
+        if word not in ("new", "end", FORGET_CONFIRM_WORDS):
             await ack(text=COMMAND_HELP)
             return
-        user_id = session_user_id(team_of(context, body), command["channel_id"], command["user_id"])
+        team = team_of(context, body)
+        user_id = session_user_id(team, command["channel_id"], command["user_id"])
+        work = (
+            self.runner.forget(person_patterns(team, command["user_id"]))
+            if word == FORGET_CONFIRM_WORDS
+            else self.runner.command(user_id, word)
+        )
 
         async def follow_up(text: str) -> None:
             await respond(text=text, response_type="ephemeral")
 
         await reply_within(
-            self.runner.command(user_id, word),
+            work,
             deadline_s=DEFAULT_DEADLINE_S,
             reply=lambda text: ack(text=text),
             defer=lambda: ack(text=replies.COMMAND_WAIT),

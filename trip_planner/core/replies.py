@@ -30,14 +30,37 @@ def too_long(limit: int) -> str:
     return f"That message is too long for me: please keep it under {limit:,} characters and send it again."
 
 
-def command_help(new: str, end: str) -> str:
+def command_help(new: str, end: str, forget: str | None = None) -> str:
     """How to use the trip commands, named as the platform spells them (`/trip new`, `/newtrip`, `/new`)."""
-    return f"Use `{new}` to start a new trip or `{end}` to finish the current one."
+    erase = f" `{forget}` erases what the planner keeps about you." if forget else ""
+    return f"Use `{new}` to start a new trip or `{end}` to finish the current one.{erase}"
 
 
-def console_help(new: str = "/new", end: str = "/end", leave: str = "/quit") -> str:
-    return f"Commands: {new} starts a new trip, {end} finishes this one (as satisfied), {leave} leaves."
+def console_help(new: str = "/new", end: str = "/end", leave: str = "/quit", forget: str = "/forget") -> str:
+    return (
+        f"Commands: {new} starts a new trip, {end} finishes this one (as satisfied), {forget} erases what "
+        f"the planner keeps about you, {leave} leaves."
+    )
 
 
 def ready(model: str) -> str:
     return f"Trip planner ready ({model} model). {console_help()}"
+
+
+# -- erasure ("forget me") -------------------------------------------------------------------------
+
+
+def forget_confirm(confirm: str) -> str:
+    """The first `forget`: what it erases, and the exact command that goes ahead (stateless, so the
+    confirmation may reach any worker)."""
+    return (
+        "This erases everything the trip planner keeps about you here: your trips, preferences, messages "
+        f"and answers, in every conversation. It cannot be undone. To go ahead, send `{confirm}`."
+    )
+
+
+FORGOTTEN = "Done: everything the trip planner kept about you is erased. Say hello any time to start afresh."
+FORGOTTEN_TRACES_LEFT = (
+    "Done: everything the trip planner kept about you is erased. Copies in the team's tracing records "
+    "could not be erased just now; the operators can erase them (they are told in the logs)."
+)

@@ -29,6 +29,7 @@ from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core import replies, retention
+from trip_planner.core.erasure import find_user_ids, forget_locked
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
@@ -531,6 +532,20 @@ class TripPlannerRunner:
                 return (await self._restart(user_id)).text
         ended = await self.end_conversation(user_id, "satisfied")
         return replies.SATISFIED if ended else replies.NOTHING_TO_END
+
+    async def forget(self, patterns: list[str]) -> str:
+        """Erase a person ("forget me"): every session user id matching their platform identity's
+        `patterns`, ours and ADK's rows in one transaction under their locks, then their Opik threads.
+        Returns the words to confirm it."""
+        engine, app_name = self.sessions.engine, self.settings.app_name
+        user_ids = await find_user_ids(engine, patterns, app_name=app_name)
+        erased = await forget_locked(self.locks, engine, user_ids, app_name=app_name)
+        traces_erased = await self.tracer.delete_threads(list(erased.conversation_ids))
+        log.info("Erased a person on request: %d ids, %d conversations", len(erased.user_ids), len(erased.conversation_ids))
+        if not traces_erased:
+            log.warning("Erased conversations still in Opik: %s", ", ".join(erased.conversation_ids))
+            return replies.FORGOTTEN_TRACES_LEFT
+        return replies.FORGOTTEN
 
     async def remember_answer(self, *, user_id: str, conversation_id: str, message_ref: str) -> None:
         """Adapters call this with each platform message that carries an answer, for reactions."""
