@@ -7,17 +7,25 @@ import asyncio
 import logging
 import sys
 
-from trip_planner.config import ConfigError, load_settings
+from trip_planner.config import ConfigError, load_log_format, load_settings
 from trip_planner.core import log_hygiene
+from trip_planner.core.json_logs import JsonFormatter
+from trip_planner.core.log_context import ContextFilter
 from trip_planner.core.redact import redact
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        # The turn's ids (conversation, platform, message) on every record, for the JSON format.
+        if not any(isinstance(f, ContextFilter) for f in handler.filters):
+            handler.addFilter(ContextFilter())
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter())
     # Third-party chatter stays at WARNING unless asked for.
     for noisy in ("google_adk", "google.adk", "httpx", "opik", "aiosqlite", "sqlalchemy", "LiteLLM"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -40,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.command == "chat" and sys.stdin.isatty() else "INFO")
-    _configure_logging(level)
+    try:
+        log_format = load_log_format()
+    except ConfigError as err:
+        _configure_logging(level)
+        logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
+        return 2
+    _configure_logging(level, log_format)
     try:
         settings = load_settings()
         if args.command == "chat":

@@ -48,6 +48,9 @@ class Settings:
     messages_per_minute: int = 20
     new_trips_per_hour: int = 10
     max_concurrent_turns: int = 32
+    # /healthz, /readyz and /metrics on their own port (Socket Mode, Discord); None: not served there.
+    health_port: int | None = None
+    log_format: str = "text"  # "json": one JSON object per line (see trip_planner/core/json_logs.py)
 
     @property
     def is_offline(self) -> bool:
@@ -78,6 +81,40 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} is too small; use at least {minimum}.")
     return value
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a port number; use e.g. 8081, or leave it unset.") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{name}={raw!r} is out of range; use a port between 1 and 65535.")
+    return port
+
+
+def log_format_of(env: Mapping[str, str]) -> str:
+    """TRIP_PLANNER_LOG_FORMAT: `text` (the default) or `json`."""
+    raw = (env.get("TRIP_PLANNER_LOG_FORMAT") or "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"TRIP_PLANNER_LOG_FORMAT={raw!r} is not known; use text or json.")
+    return raw
+
+
+def load_log_format(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> str:
+    """The log format alone, read before logging is configured (and so before `load_settings`,
+    whose errors are logged in that format)."""
+    if env is None:
+        if dotenv:
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    return log_format_of(env)
 
 
 def check_database_url(url: str) -> str:
@@ -150,4 +187,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         conversation_idle_timeout_s=_float(env, "TRIP_PLANNER_IDLE_TIMEOUT", 24 * 3600.0, minimum=1.0),
         recent_events=_int(env, "TRIP_PLANNER_RECENT_EVENTS", 60, minimum=4),
         model_context_invocations=_int(env, "TRIP_PLANNER_CONTEXT_TURNS", 12, minimum=1),
+        health_port=_port(env, "TRIP_PLANNER_HEALTH_PORT"),
+        log_format=log_format_of(env),
     )

@@ -475,6 +475,10 @@ class DiscordStandIn:
                 if intent and not session.intents & intent:
                     self.filtered.append((event, data))
                     return False
+                if not isinstance(data, dict):  # a malformed payload, as tests send on purpose
+                    session.sequence += 1
+                    await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.sequence, "d": data}))
+                    return True
                 payload = dict(data)
                 if event == "MESSAGE_CREATE" and payload.get("guild_id") and not session.intents & MESSAGE_CONTENT:
                     if not self._content_exempt(payload):

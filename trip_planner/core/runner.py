@@ -34,6 +34,8 @@ from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message, trips_started_recently
 from trip_planner.core.locks import ConversationLocks, Ticket
+from trip_planner.core.log_context import bind_conversation, turn_context
+from trip_planner.core.metrics import Metrics
 from trip_planner.core.recovery import SWEEP_EVERY_S, Recovery
 from trip_planner.core.messages import Reaction, ReactionOutcome, Reply, ReplyStatus, clean_text
 from trip_planner.core.session_manager import SessionManager
@@ -122,6 +124,7 @@ class TripPlannerRunner:
         self.locks = ConversationLocks(self.workers, lease_s=settings.turn_timeout_s + 60.0)
         self.deliveries = Deliveries(self.sessions.store)
         self.recovery = Recovery(self)
+        self.metrics = Metrics(queued=self.locks.queued, breaker=lambda: getattr(self.tracer, "breaker_state", None))
         self.limits = Limits(
             max_waiting=settings.max_waiting_per_person,
             per_minute=settings.messages_per_minute,
@@ -247,12 +250,24 @@ class TripPlannerRunner:
             raise
         if not claimed:
             ticket.release()
+            self.metrics.turn(inbound.message_id, "duplicate")
             log.info("Duplicate message %s ignored", inbound.message_id)
             return None
         log.info("Stored message %s", inbound.message_id)
         return AcceptedMessage(inbound=inbound, ticket=ticket)
 
     async def answer(
+        self,
+        accepted: AcceptedMessage,
+        channel: Channel | None = None,
+        *,
+        on_accepted: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """`_answer`, with the message's ids on every log line logged meanwhile (see `log_context`)."""
+        with turn_context(accepted.inbound):
+            return await self._answer(accepted, channel, on_accepted=on_accepted)
+
+    async def _answer(
         self,
         accepted: AcceptedMessage,
         channel: Channel | None = None,
@@ -294,6 +309,7 @@ class TripPlannerRunner:
                 # Said in the progress indicator's place: the message is still unanswered, and the
                 # recovery sweep's answer replaces it.
                 log.exception("Could not answer message %s", inbound.message_id)
+                self.metrics.turn(inbound.user_id, "failed")
                 await self._note(channel, inbound, replies.APOLOGY, shown[0] if shown else None)
                 return Reply(text=replies.APOLOGY, status="failed")
         finally:
@@ -432,21 +448,24 @@ class TripPlannerRunner:
         """An earlier message of the same person that a stopped worker left: answered first."""
         log.info("Answering message %s first: it came earlier and its worker stopped", record.message_id)
         earlier = inbound_of(record)
-        clean = clean_text(earlier.text)
-        rejection = self._rejection(earlier, clean)
-        if rejection is not None:
-            reply = await self._finish(record.message_id, Reply(text=rejection, status="rejected"))
-        elif is_restart(clean):
-            reply = await self._finish(record.message_id, await self._restart(record.user_id))
-        else:
-            reply = await self._run_turn(earlier, clean)
-        if channel is not None:
-            await self.deliveries.deliver(channel, earlier, reply, recovering=True)
+        with turn_context(earlier):
+            clean = clean_text(earlier.text)
+            rejection = self._rejection(earlier, clean)
+            if rejection is not None:
+                reply = await self._finish(record.message_id, Reply(text=rejection, status="rejected"))
+            elif is_restart(clean):
+                reply = await self._finish(record.message_id, await self._restart(record.user_id))
+            else:
+                reply = await self._run_turn(earlier, clean)
+            if channel is not None:
+                await self.deliveries.deliver(channel, earlier, reply, recovering=True)
 
     async def _run_turn(self, inbound: Inbound, clean: str) -> Reply:
         user_id, message_id = inbound.user_id, inbound.message_id
+        started = time.monotonic()
         record = await self.sessions.conversation_for_turn(user_id)
         conversation_id = record.conversation_id
+        bind_conversation(conversation_id)
         status: ReplyStatus = "answered"
         with self.tracer.turn(
             user_id=user_id,
@@ -474,6 +493,7 @@ class TripPlannerRunner:
             status=status,
             trace_id=turn.trace_id,
         )
+        self.metrics.turn(user_id, status, seconds=time.monotonic() - started)
         return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
 
     async def _run(self, user_id: str, session_id: str, text: str) -> str:
@@ -498,6 +518,7 @@ class TripPlannerRunner:
             answer=reply.text,
             conversation_id=reply.conversation_id,
         )
+        self.metrics.turn(message_id, reply.status)
         return reply
 
     # -- conversation control -------------------------------------------------------------------
@@ -554,6 +575,8 @@ class TripPlannerRunner:
                 return "ignored"
             if kind == "satisfied":
                 await self.sessions.end_conversation(reaction.user_id, "satisfied")
+                self.metrics.feedback_given(reaction.user_id, "satisfied")
                 return "satisfied"
             await self.sessions.record_feedback(conversation_id, "unsatisfied")
+            self.metrics.feedback_given(reaction.user_id, "unsatisfied")
             return "unsatisfied"
