@@ -95,7 +95,7 @@ class Metrics:
         self.registry.register(_LiveGauges(queued, breaker))
 
     def turn(self, key: str, status: str, *, seconds: float | None = None) -> None:
-        """One message finished with `status`; `key` is its user or message id (only its platform is kept)."""
+        """One message finished with `status`; `key` is its message id (only its platform is kept)."""
         platform = platform_of(key)
         self.turns.labels(platform=platform, status=status if status in STATUSES else "failed").inc()
         if seconds is not None:

@@ -309,7 +309,7 @@ class TripPlannerRunner:
                 # Said in the progress indicator's place: the message is still unanswered, and the
                 # recovery sweep's answer replaces it.
                 log.exception("Could not answer message %s", inbound.message_id)
-                self.metrics.turn(inbound.user_id, "failed")
+                self.metrics.turn(inbound.message_id, "failed")
                 await self._note(channel, inbound, replies.APOLOGY, shown[0] if shown else None)
                 return Reply(text=replies.APOLOGY, status="failed")
         finally:
@@ -493,7 +493,7 @@ class TripPlannerRunner:
             status=status,
             trace_id=turn.trace_id,
         )
-        self.metrics.turn(user_id, status, seconds=time.monotonic() - started)
+        self.metrics.turn(message_id, status, seconds=time.monotonic() - started)
         return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
 
     async def _run(self, user_id: str, session_id: str, text: str) -> str:
