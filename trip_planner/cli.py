@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("slack", help="run the Slack app")
     discord_cmd = sub.add_parser("discord", help="run the Discord bot")
     discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
+    sub.add_parser("doctor", help="check the configuration, database, tokens, model key and Opik; exit 1 on a problem")
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.command == "chat" and sys.stdin.isatty() else "INFO")
     try:
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
         return 2
     _configure_logging(level, log_format)
+    if args.command == "doctor":
+        from bots.doctor import run_doctor
+
+        # Its own report on stdout; logs stay quiet unless asked for.
+        logging.getLogger().setLevel(getattr(logging, (args.log_level or "WARNING").upper(), logging.WARNING))
+        return asyncio.run(run_doctor())
     try:
         settings = load_settings()
         if args.command == "chat":
