@@ -17,6 +17,8 @@ from bots.slack import SlackBot, SlackConfig
 from tests.channel_double import MemoryChannel
 from tests.standins.discord import DiscordStandIn
 from tests.standins.discord_harness import TOKEN, running_bot
+from tests.standins.opik import OpikStandIn
+from tests.standins.opik_env import point_opik_at
 from tests.standins.slack import SlackStandIn, slack_standin, wait_until  # noqa: F401  (the `slack` fixture)
 from trip_planner.config import ConfigError, Settings, load_settings
 from trip_planner.core.channel import Inbound
@@ -221,6 +223,20 @@ async def test_rejected_and_refused_turns_are_counted(runner: TripPlannerRunner)
         # A script's own ids (`local:`) are "other", never the id itself.
         assert (await runner.ask("console:someone", "Trip to Oslo")).status == "answered"
         assert await metric(base, "trip_planner_turns_total", platform="other", status="answered") == 1.0
+
+
+async def test_breaker_state_follows_the_opik_tracer(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    with OpikStandIn("ok") as opik:
+        point_opik_at(monkeypatch, opik.url)
+        runner = TripPlannerRunner(settings)
+        await runner.start()
+        try:
+            async with health_of(runner) as base:
+                assert await metric(base, "trip_planner_opik_breaker_state", state="closed") == 1.0
+                assert await metric(base, "trip_planner_opik_breaker_state", state="off") == 0.0
+        finally:
+            await runner.close()
+            runner.tracer.shutdown()  # type: ignore[attr-defined]
 
 
 def test_breaker_state_is_one_of_a_closed_set() -> None:
