@@ -50,6 +50,7 @@ def test_json_lines_carry_level_logger_and_the_turns_ids(tmp_path: Path) -> None
 
     stored = [r for r in records if r["message"].startswith("Stored message console:")]
     assert len(stored) == 2 and all(r["level"] == "INFO" and r["logger"] == "trip_planner.core.runner" for r in stored)
+    assert all(r["message_id"] == r["message"].split()[-1] and r["platform"] == "console" for r in stored)
     in_turn = [r for r in records if "message_id" in r]
     assert in_turn and all(r["platform"] == "console" and r["message_id"].startswith("console:") for r in in_turn)
     # Lines logged once the conversation is known carry its id (the planner's tool lines, for one).

@@ -248,12 +248,13 @@ class TripPlannerRunner:
         except BaseException:
             ticket.release()
             raise
-        if not claimed:
-            ticket.release()
-            self.metrics.turn(inbound.message_id, "duplicate")
-            log.info("Duplicate message %s ignored", inbound.message_id)
-            return None
-        log.info("Stored message %s", inbound.message_id)
+        with turn_context(inbound):  # these lines carry the message's ids in JSON logs too
+            if not claimed:
+                ticket.release()
+                self.metrics.turn(inbound.message_id, "duplicate")
+                log.info("Duplicate message %s ignored", inbound.message_id)
+                return None
+            log.info("Stored message %s", inbound.message_id)
         return AcceptedMessage(inbound=inbound, ticket=ticket)
 
     async def answer(
