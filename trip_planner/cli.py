@@ -7,17 +7,25 @@ import asyncio
 import logging
 import sys
 
-from trip_planner.config import ConfigError, load_settings
+from trip_planner.config import ConfigError, load_log_format, load_settings
 from trip_planner.core import log_hygiene
+from trip_planner.core.json_logs import JsonFormatter
+from trip_planner.core.log_context import ContextFilter
 from trip_planner.core.redact import redact
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        # The turn's ids (conversation, platform, message) on every record, for the JSON format.
+        if not any(isinstance(f, ContextFilter) for f in handler.filters):
+            handler.addFilter(ContextFilter())
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter())
     # Third-party chatter stays at WARNING unless asked for.
     for noisy in ("google_adk", "google.adk", "httpx", "opik", "aiosqlite", "sqlalchemy", "LiteLLM"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -38,12 +46,26 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("slack", help="run the Slack app")
     discord_cmd = sub.add_parser("discord", help="run the Discord bot")
     discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
+    sub.add_parser("doctor", help="check the configuration, database, tokens, model key and Opik; exit 1 on a problem")
     from trip_planner.ops import sessions_cli
 
     sessions_cli.add_parser(sub)
     args = parser.parse_args(argv)
-    level = args.log_level or ("WARNING" if args.command == "sessions" or (args.command == "chat" and sys.stdin.isatty()) else "INFO")
-    _configure_logging(level)
+    quiet = args.command == "sessions" or (args.command == "chat" and sys.stdin.isatty())
+    level = args.log_level or ("WARNING" if quiet else "INFO")
+    try:
+        log_format = load_log_format()
+    except ConfigError as err:
+        _configure_logging(level)
+        logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
+        return 2
+    _configure_logging(level, log_format)
+    if args.command == "doctor":
+        from bots.doctor import run_doctor
+
+        # Its own report on stdout; logs stay quiet unless asked for.
+        logging.getLogger().setLevel(getattr(logging, (args.log_level or "WARNING").upper(), logging.WARNING))
+        return asyncio.run(run_doctor())
     try:
         settings = load_settings()
         if args.command == "chat":

@@ -51,6 +51,9 @@ class Settings:
     # Ended and expired conversations older than this many days are deleted with their ADK sessions
     # and events (see trip_planner/core/retention.py); 0 turns the daily purge off.
     retention_days: int = 90
+    # /healthz, /readyz and /metrics on their own port (Socket Mode, Discord); None: not served there.
+    health_port: int | None = None
+    log_format: str = "text"  # "json": one JSON object per line (see trip_planner/core/json_logs.py)
 
     @property
     def is_offline(self) -> bool:
@@ -81,6 +84,40 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} is too small; use at least {minimum}.")
     return value
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a port number; use e.g. 8081, or leave it unset.") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{name}={raw!r} is out of range; use a port between 1 and 65535.")
+    return port
+
+
+def log_format_of(env: Mapping[str, str]) -> str:
+    """TRIP_PLANNER_LOG_FORMAT: `text` (the default) or `json`."""
+    raw = (env.get("TRIP_PLANNER_LOG_FORMAT") or "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"TRIP_PLANNER_LOG_FORMAT={raw!r} is not known; use text or json.")
+    return raw
+
+
+def load_log_format(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> str:
+    """The log format alone, read before logging is configured (and so before `load_settings`,
+    whose errors are logged in that format)."""
+    if env is None:
+        if dotenv:
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    return log_format_of(env)
 
 
 def check_database_url(url: str) -> str:
@@ -154,4 +191,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         recent_events=_int(env, "TRIP_PLANNER_RECENT_EVENTS", 60, minimum=4),
         model_context_invocations=_int(env, "TRIP_PLANNER_CONTEXT_TURNS", 12, minimum=1),
         retention_days=_int(env, "TRIP_PLANNER_RETENTION_DAYS", 90, minimum=0),
+        health_port=_port(env, "TRIP_PLANNER_HEALTH_PORT"),
+        log_format=log_format_of(env),
     )

@@ -20,10 +20,12 @@ from discord import app_commands
 from bots.discord.channel import DiscordChannel
 from bots.discord.commands import add_commands
 from bots.discord.formatting import NO_MENTIONS
+from bots.discord.gateway_guard import guard_parsers
 from bots.discord.identity import answer_ref, inbound_message_id, place_key, session_user_id
 from trip_planner.core import replies
 from trip_planner.core.catch_up import CatchUp
 from trip_planner.core.channel import Inbound
+from trip_planner.core.health import HealthServer
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.recovery import SWEEP_EVERY_S
 from trip_planner.core.messages import Reaction
@@ -69,6 +71,8 @@ class _PlannerMixin:
         options.setdefault("allowed_mentions", NO_MENTIONS)
         options.setdefault("max_messages", 1000)
         super().__init__(**options)  # discord.Client or AutoShardedClient, next in the MRO
+        guard_parsers(self._connection.parsers)  # type: ignore[attr-defined]  # a bad payload never ends the connection
+        self.health_server: HealthServer | None = None  # on TRIP_PLANNER_HEALTH_PORT, when set (see `serve`)
         self.runner = runner
         self.server_mentions = server_mentions
         self.sync_commands_on_setup = sync_commands
@@ -202,7 +206,12 @@ class _PlannerMixin:
     async def on_message(self, message: discord.Message) -> None:
         self.inflight.track_current()
         try:
-            inbound = self.inbound_of(message)
+            try:
+                inbound = self.inbound_of(message)
+            except (AttributeError, KeyError, TypeError, ValueError) as err:
+                # A payload discord.py parsed but left incomplete (see `gateway_guard`): dropped.
+                log.warning("Dropped a malformed Discord message (%s)", type(err).__name__)
+                return
             if inbound is not None:
                 await self._answer(inbound)
         finally:

@@ -14,6 +14,7 @@ import discord
 from bots.discord.client import AnyPlannerClient, PlannerClient, ShardedPlannerClient
 from bots.discord.config import DiscordSettings, configure_endpoints, load_discord_settings
 from trip_planner.config import ConfigError, Settings
+from trip_planner.core.health import start_health_server
 from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
@@ -61,24 +62,39 @@ async def serve(
     async with client:
         if not await _login(client, config):
             return 1
-        connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
-        stopping = asyncio.create_task(stop.wait(), name="discord-stop")
-        await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if connection.done():
-            stopping.cancel()
-            error = connection.exception()
-            if error is not None:
-                log.error("The Discord gateway connection failed: %s", error)
-                return 1
-            return 0
-        log.info("Stopping: finishing answers in flight (up to %.0fs), then closing the gateway", config.shutdown_timeout_s)
-        await client.drain(config.shutdown_timeout_s, force=force)
-        await client.close()
+        # Ready while the gateway is up and no drain has begun (TRIP_PLANNER_HEALTH_PORT, when set).
+        client.health_server = await start_health_server(
+            client.runner, accepting=lambda: client.inflight.accepting and client.is_ready() and not client.is_closed()
+        )
         try:
-            await connection
-        except (discord.DiscordException, aiohttp.ClientError, OSError) as err:  # the socket closing under it
-            log.debug("Gateway task ended with %r", err)
-        log.info("Discord gateway closed")
+            return await _stay_connected(client, config, stop=stop, force=force)
+        finally:
+            if client.health_server is not None:
+                await client.health_server.stop()
+
+
+async def _stay_connected(
+    client: AnyPlannerClient, config: DiscordSettings, *, stop: asyncio.Event, force: asyncio.Event | None
+) -> int:
+    """Connect and serve until `stop`; then drain and close (the body of `serve`)."""
+    connection = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+    stopping = asyncio.create_task(stop.wait(), name="discord-stop")
+    await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if connection.done():
+        stopping.cancel()
+        error = connection.exception()
+        if error is not None:
+            log.error("The Discord gateway connection failed: %s", error)
+            return 1
+        return 0
+    log.info("Stopping: finishing answers in flight (up to %.0fs), then closing the gateway", config.shutdown_timeout_s)
+    await client.drain(config.shutdown_timeout_s, force=force)
+    await client.close()
+    try:
+        await connection
+    except (discord.DiscordException, aiohttp.ClientError, OSError) as err:  # the socket closing under it
+        log.debug("Gateway task ended with %r", err)
+    log.info("Discord gateway closed")
     return 0
 
 

@@ -28,6 +28,7 @@ from bots.slack.listeners import SlackListeners
 from bots.slack.posting import SlackPoster, build_client
 from trip_planner.config import ConfigError
 from trip_planner.core.catch_up import MAX_PLACES, WINDOW_S, CatchUp
+from trip_planner.core.health import Health, HealthServer, start_health_server
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.recovery import SWEEP_EVERY_S
 from trip_planner.core.runner import TripPlannerRunner
@@ -78,6 +79,7 @@ class SlackBot:
         self._web_runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self.health_server: HealthServer | None = None  # on TRIP_PLANNER_HEALTH_PORT, when set
 
     @property
     def in_flight(self) -> int:
@@ -114,6 +116,7 @@ class SlackBot:
         else:
             web_app = self.app.web_app(path=EVENTS_PATH)
             http_guard.install(web_app, signing_secret=self.config.signing_secret or "")
+            Health(self.runner, accepting=self.accepting).add_routes(web_app)  # /healthz, /readyz, /metrics
             self._web_runner = web.AppRunner(web_app, access_log=None)
             await self._web_runner.setup()
             self._site = web.TCPSite(self._web_runner, self.config.host, self.config.port)
@@ -121,7 +124,12 @@ class SlackBot:
             sockets = getattr(self._site._server, "sockets", None) or []
             self.http_port = sockets[0].getsockname()[1] if sockets else self.config.port
             log.info("Slack Events API listening on %s:%s%s", self.config.host, self.http_port, EVENTS_PATH)
+        self.health_server = await start_health_server(self.runner, accepting=self.accepting)
         self.catch_up.request(received_before=started_at)
+
+    def accepting(self) -> bool:
+        """Whether this process takes events now (readiness): False once `pause` or `stop` ran."""
+        return self.inflight.accepting
 
     def pause(self) -> None:
         """Refuse new events from now on (unacknowledged, so Slack delivers them again, to another
@@ -141,6 +149,8 @@ class SlackBot:
         await self.drain(self.drain_timeout_s)
         if self._web_runner is not None:
             await self._web_runner.cleanup()
+        if self.health_server is not None:  # answered "not ready" while draining; gone now
+            await self.health_server.stop()
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for answers in flight (and work they start), at most `timeout_s`; cancel the rest."""

@@ -162,6 +162,7 @@ class DiscordStandIn:
         self.filtered: list[tuple[str, dict[str, Any]]] = []  # events not delivered for lack of intents
         self.channel_messages: dict[int, dict[int, dict[str, Any]]] = {}  # channel id -> message id -> message
         self.guilds: dict[int, Guild] = {}  # the servers the bot is in
+        self.application_flags = 0  # GET /applications/@me `flags` (privileged intents, see the doctor)
         self._seq = itertools.count(1)
         self._ids = itertools.count()
         self._rules: list[_Rule] = []
@@ -475,6 +476,10 @@ class DiscordStandIn:
                 if intent and not session.intents & intent:
                     self.filtered.append((event, data))
                     return False
+                if not isinstance(data, dict):  # a malformed payload, as tests send on purpose
+                    session.sequence += 1
+                    await session.ws.send_str(json.dumps({"op": 0, "t": event, "s": session.sequence, "d": data}))
+                    return True
                 payload = dict(data)
                 if event == "MESSAGE_CREATE" and payload.get("guild_id") and not session.intents & MESSAGE_CONTENT:
                     if not self._content_exempt(payload):
@@ -686,7 +691,7 @@ class DiscordStandIn:
 
         if method == "GET" and path == "/users/@me":
             return _json(self.bot_user)
-        if method == "GET" and path == "/oauth2/applications/@me":
+        if method == "GET" and path in ("/oauth2/applications/@me", "/applications/@me"):
             return _json(self._application())
         if method == "GET" and path in ("/gateway", "/gateway/bot"):
             data: dict[str, Any] = {"url": self.gateway_url.rstrip("/")}
@@ -778,7 +783,7 @@ class DiscordStandIn:
             "bot_require_code_grant": False,
             "owner": self.user(1000000000000000001),
             "verify_key": "0" * 64,
-            "flags": 0,
+            "flags": self.application_flags,
             "team": None,
             "bot": self.bot_user,
         }

@@ -44,7 +44,9 @@ def say(text: str) -> Step:
 
 
 class GeminiStandIn:
-    def __init__(self) -> None:
+    def __init__(self, *, api_key: str | None = None, models: tuple[str, ...] = ("gemini-2.5-flash",)) -> None:
+        self.api_key = api_key  # when set, GET models/{model} refuses any other key, as Gemini does
+        self.models = models
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.script: deque[Step] = deque()
@@ -67,6 +69,7 @@ class GeminiStandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/{version}/models/{model}:generateContent", self._generate)
+        app.router.add_get("/{version}/models/{model}", self._get_model)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -93,6 +96,19 @@ class GeminiStandIn:
             await self._release.wait()
             return web.json_response({"error": {"code": 503, "message": "stopped"}}, status=503)
         return web.json_response(self._reply(body))
+
+    async def _get_model(self, request: web.Request) -> web.Response:
+        """models.get: 400 API_KEY_INVALID for a wrong key, 404 for a model it does not serve."""
+        key = request.headers.get("x-goog-api-key") or request.query.get("key")
+        if self.api_key is not None and key != self.api_key:
+            return web.json_response({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                                                "status": "INVALID_ARGUMENT"}}, status=400)
+        name = request.match_info["model"]
+        if name not in self.models:
+            return web.json_response({"error": {"code": 404, "message": f"models/{name} is not found",
+                                                "status": "NOT_FOUND"}}, status=404)
+        return web.json_response({"name": f"models/{name}", "displayName": f"Stand-in {name}", "version": "001",
+                                  "supportedGenerationMethods": ["generateContent"]})
 
     def _reply(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.script:

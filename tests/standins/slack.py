@@ -100,6 +100,8 @@ class SlackStandIn:
         self.envelopes: list[Envelope] = []
         self.socket_connections = 0
         self._failures: dict[str, list[_Failure]] = {}
+        # The bot token's scopes, sent as Slack does in auth.test's `x-oauth-scopes` header (None: no header).
+        self.scopes: list[str] | None = None
         self._held: dict[str, asyncio.Event] = {}
         self._gone: set[str] = set()
         self._ts = itertools.count(1)
@@ -197,7 +199,8 @@ class SlackStandIn:
         body = handler(args) if handler else {"ok": True}
         if failure is not None:
             return self._failure_response(failure)
-        return web.json_response(body)
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if self.scopes is not None and method == "auth.test" else None
+        return web.json_response(body, headers=headers)
 
     @staticmethod
     def _failure_response(failure: _Failure) -> web.Response:

@@ -311,7 +311,9 @@ def update_trip_plan(
         state[PREF_CURRENCY] = preferred_currency.strip().upper()
     if travel_style in est.HOTEL_CLASSES:
         state[PREF_TRAVEL_STYLE] = travel_style
-    log.info("Trip updated: %s", trip)
+    # The field names only at INFO: the values are what the person wrote (places, dates, budget).
+    log.info("Trip updated: %s", ", ".join(sorted(trip)) or "nothing")
+    log.debug("Trip now: %s", trip)
     return {"status": "ok", "trip": trip, "preferences": read_preferences(state), "notes": notes,
             "unknown_places": rejected}
 

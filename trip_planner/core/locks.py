@@ -52,6 +52,10 @@ class KeyedLock:
     def __len__(self) -> int:
         return len(self._queues)
 
+    def queued(self) -> dict[str, int]:
+        """Places held or waiting, per key (for the queued-turns gauge)."""
+        return {key: len(queue) for key, queue in self._queues.items()}
+
     def reserve(self, key: str) -> Ticket:
         """Take a place in the queue now (no await), to be entered later with `async with`."""
         ticket = Ticket(self, key)
@@ -99,6 +103,9 @@ class ConversationLocks:
 
     def __len__(self) -> int:
         return len(self._local)
+
+    def queued(self) -> dict[str, int]:
+        return self._local.queued()
 
     def reserve(self, key: str) -> Ticket:
         return self._local.reserve(key)

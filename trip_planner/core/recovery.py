@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from trip_planner.core.channel import Channel
+from trip_planner.core.log_context import turn_context
 from trip_planner.core.messages import Reply
 from trip_planner.core.store import InboundRecord
 
@@ -50,11 +51,13 @@ class Recovery:
             async with slots:
                 for record in records:
                     if await workers.adopt(message_id=record.message_id, force=force):
-                        delivered += await self._finish(channel, record)
+                        with turn_context(record):
+                            delivered += await self._finish(channel, record)
             return delivered
 
         delivered = sum(await asyncio.gather(*(person(records) for records in by_person.values())))
         self.recovered += delivered
+        self.runner.metrics.recovered_messages(channel.platform, delivered)
         return delivered
 
     async def _finish(self, channel: Channel, record: InboundRecord) -> bool:

@@ -35,6 +35,8 @@ from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message, trips_started_recently
 from trip_planner.core.locks import ConversationLocks, Ticket
+from trip_planner.core.log_context import bind_conversation, turn_context
+from trip_planner.core.metrics import Metrics
 from trip_planner.core.recovery import SWEEP_EVERY_S, Recovery
 from trip_planner.core.messages import Reaction, ReactionOutcome, Reply, ReplyStatus, clean_text
 from trip_planner.core.session_manager import SessionManager
@@ -123,6 +125,7 @@ class TripPlannerRunner:
         self.locks = ConversationLocks(self.workers, lease_s=settings.turn_timeout_s + 60.0)
         self.deliveries = Deliveries(self.sessions.store)
         self.recovery = Recovery(self)
+        self.metrics = Metrics(queued=self.locks.queued, breaker=lambda: getattr(self.tracer, "breaker_state", None))
         self.limits = Limits(
             max_waiting=settings.max_waiting_per_person,
             per_minute=settings.messages_per_minute,
@@ -253,14 +256,27 @@ class TripPlannerRunner:
         except BaseException:
             ticket.release()
             raise
-        if not claimed:
-            ticket.release()
-            log.info("Duplicate message %s ignored", inbound.message_id)
-            return None
-        log.info("Stored message %s", inbound.message_id)
+        with turn_context(inbound):  # these lines carry the message's ids in JSON logs too
+            if not claimed:
+                ticket.release()
+                self.metrics.turn(inbound.message_id, "duplicate")
+                log.info("Duplicate message %s ignored", inbound.message_id)
+                return None
+            log.info("Stored message %s", inbound.message_id)
         return AcceptedMessage(inbound=inbound, ticket=ticket)
 
     async def answer(
+        self,
+        accepted: AcceptedMessage,
+        channel: Channel | None = None,
+        *,
+        on_accepted: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """`_answer`, with the message's ids on every log line logged meanwhile (see `log_context`)."""
+        with turn_context(accepted.inbound):
+            return await self._answer(accepted, channel, on_accepted=on_accepted)
+
+    async def _answer(
         self,
         accepted: AcceptedMessage,
         channel: Channel | None = None,
@@ -302,6 +318,7 @@ class TripPlannerRunner:
                 # Said in the progress indicator's place: the message is still unanswered, and the
                 # recovery sweep's answer replaces it.
                 log.exception("Could not answer message %s", inbound.message_id)
+                self.metrics.turn(inbound.message_id, "failed")
                 await self._note(channel, inbound, replies.APOLOGY, shown[0] if shown else None)
                 return Reply(text=replies.APOLOGY, status="failed")
         finally:
@@ -444,21 +461,24 @@ class TripPlannerRunner:
         """An earlier message of the same person that a stopped worker left: answered first."""
         log.info("Answering message %s first: it came earlier and its worker stopped", record.message_id)
         earlier = inbound_of(record)
-        clean = clean_text(earlier.text)
-        rejection = self._rejection(earlier, clean)
-        if rejection is not None:
-            reply = await self._finish(record.message_id, Reply(text=rejection, status="rejected"))
-        elif is_restart(clean):
-            reply = await self._finish(record.message_id, await self._restart(record.user_id))
-        else:
-            reply = await self._run_turn(earlier, clean)
-        if channel is not None:
-            await self.deliveries.deliver(channel, earlier, reply, recovering=True)
+        with turn_context(earlier):
+            clean = clean_text(earlier.text)
+            rejection = self._rejection(earlier, clean)
+            if rejection is not None:
+                reply = await self._finish(record.message_id, Reply(text=rejection, status="rejected"))
+            elif is_restart(clean):
+                reply = await self._finish(record.message_id, await self._restart(record.user_id))
+            else:
+                reply = await self._run_turn(earlier, clean)
+            if channel is not None:
+                await self.deliveries.deliver(channel, earlier, reply, recovering=True)
 
     async def _run_turn(self, inbound: Inbound, clean: str) -> Reply:
         user_id, message_id = inbound.user_id, inbound.message_id
+        started = time.monotonic()
         record = await self.sessions.conversation_for_turn(user_id)
         conversation_id = record.conversation_id
+        bind_conversation(conversation_id)
         status: ReplyStatus = "answered"
         with self.tracer.turn(
             user_id=user_id,
@@ -486,6 +506,7 @@ class TripPlannerRunner:
             status=status,
             trace_id=turn.trace_id,
         )
+        self.metrics.turn(message_id, status, seconds=time.monotonic() - started)
         return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
 
     async def _run(self, user_id: str, session_id: str, text: str) -> str:
@@ -510,6 +531,7 @@ class TripPlannerRunner:
             answer=reply.text,
             conversation_id=reply.conversation_id,
         )
+        self.metrics.turn(message_id, reply.status)
         return reply
 
     # -- conversation control -------------------------------------------------------------------
@@ -580,6 +602,8 @@ class TripPlannerRunner:
                 return "ignored"
             if kind == "satisfied":
                 await self.sessions.end_conversation(reaction.user_id, "satisfied")
+                self.metrics.feedback_given(reaction.user_id, "satisfied")
                 return "satisfied"
             await self.sessions.record_feedback(conversation_id, "unsatisfied")
+            self.metrics.feedback_given(reaction.user_id, "unsatisfied")
             return "unsatisfied"

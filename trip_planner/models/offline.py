@@ -177,7 +177,7 @@ class OfflinePlannerModel(BaseLlm):
         try:
             brief = TripBrief.model_validate_json(latest)
         except ValidationError:
-            log.warning("Specialist got a brief that is not a TripBrief: %r", latest[:200])
+            log.warning("Specialist got a brief that is not a TripBrief (%d characters)", len(latest))
             return _text("I need the trip's destinations to work on this.", latest)
         results = tool_results(contents)
         if not results:
