@@ -114,7 +114,7 @@ async def test_dm_is_answered_with_typing_and_no_mentions(discord_standin: Disco
         # Start-up: the token reached REST as "Bot <token>", commands were synced.
         assert all(c.authorization == f"Bot {TOKEN}" for c in discord_standin.calls_to("GET", r"/users/@me"))
         synced = discord_standin.calls_to("PUT", r"/applications/\d+/commands")
-        assert {c["name"] for c in synced[0].body} == {"newtrip", "endtrip", "trip"}
+        assert {c["name"] for c in synced[0].body} == {"newtrip", "endtrip", "trip", "forget"}
         assert all(1 in c["contexts"] for c in synced[0].body), "the commands work in the bot's DMs"
 
 
