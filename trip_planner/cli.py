@@ -1,4 +1,4 @@
-"""`trip-planner chat | slack | discord`: one entry point, one clear line on bad configuration."""
+"""`trip-planner chat | slack | discord | db`: one entry point, one clear line on bad configuration."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 from trip_planner.config import ConfigError, load_settings
 from trip_planner.core import log_hygiene
+from trip_planner.core.migrate import SchemaError
 from trip_planner.core.redact import redact
 
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("slack", help="run the Slack app")
     discord_cmd = sub.add_parser("discord", help="run the Discord bot")
     discord_cmd.add_argument("--sync-commands", action="store_true", help="register slash commands and exit")
+    db_cmd = sub.add_parser("db", help="our tables' schema: `upgrade` it to this version's, or show the `current` one")
+    db_cmd.add_argument("action", choices=["upgrade", "current"])
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.command == "chat" and sys.stdin.isatty() else "INFO")
     _configure_logging(level)
@@ -56,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
             from bots.discord import run_discord
 
             return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
+        if args.command == "db":
+            from trip_planner.core.migrate import run_db_command
+
+            sys.stdout.write(asyncio.run(run_db_command(settings.database_url, args.action)) + "\n")
+            return 0
+    except SchemaError as err:
+        logging.getLogger("trip_planner").error("database schema: %s", redact(str(err)))
+        return 2
     except ConfigError as err:
         logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
         return 2

@@ -48,6 +48,8 @@ class Settings:
     messages_per_minute: int = 20
     new_trips_per_hour: int = 10
     max_concurrent_turns: int = 32
+    # Start-up upgrades an older schema of our tables; off, it refuses and `trip-planner db upgrade` does it.
+    auto_migrate: bool = True
 
     @property
     def is_offline(self) -> bool:
@@ -78,6 +80,19 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} is too small; use at least {minimum}.")
     return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE | _FALSE:
+        return raw in _TRUE
+    raise ConfigError(f"{name}={env.get(name)!r} is not true or false; set it to true or false.")
 
 
 def check_database_url(url: str) -> str:
@@ -150,4 +165,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         conversation_idle_timeout_s=_float(env, "TRIP_PLANNER_IDLE_TIMEOUT", 24 * 3600.0, minimum=1.0),
         recent_events=_int(env, "TRIP_PLANNER_RECENT_EVENTS", 60, minimum=4),
         model_context_invocations=_int(env, "TRIP_PLANNER_CONTEXT_TURNS", 12, minimum=1),
+        auto_migrate=_bool(env, "TRIP_PLANNER_AUTO_MIGRATE", True),
     )
