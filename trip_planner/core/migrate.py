@@ -12,7 +12,9 @@ one process at a time) reads the revision recorded in `tp_alembic_version` and:
 - newer than this code knows (a newer release upgraded it): refuses to start with one line.
 
 ADK's tables are ADK's (it creates and checks its own); the version table has our `tp_` prefix so it
-never meets one of ADK's. Loading the revision files is file IO, so it happens once, in a thread.
+never meets one of ADK's. Reading the revision files is file IO, so it is done once, in a thread: a
+start at head reads none on the event loop. An upgrade (once per release, under the lock) lets Alembic
+load its scripts and env.py itself, inside `run_sync` on the engine's own connection.
 """
 
 from __future__ import annotations
