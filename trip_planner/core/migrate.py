@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -42,8 +43,10 @@ log = logging.getLogger(__name__)
 
 VERSION_TABLE = "tp_alembic_version"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-BASELINE = "0001_baseline"  # main's schema at commit e00aa1b, the last one made by create_all alone
-# What a database made before migrations has, per revision it may be recorded at (newest first).
+BASELINE = "0001_baseline"  # main's schema at commit e00aa1b, the first revision
+# What a database made before migrations (by `create_all` of main at e00aa1b or cd531ba) has, per
+# revision it is recorded at, newest first. Frozen: tables matching this code's metadata exactly are
+# recognised as head by comparison, so a later revision adds nothing here.
 _SIGNATURES: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
     (
         "0002_workers",
@@ -125,7 +128,12 @@ async def load_script() -> ScriptDirectory:
     return await asyncio.to_thread(_script)
 
 
-def _state(conn: Connection) -> SchemaState:
+def _matches_metadata(conn: Connection) -> bool:
+    opts = {k: v for k, v in context_options(conn).items() if k not in ("connection", "target_metadata")}
+    return not compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
+
+
+def _state(conn: Connection, head: str) -> SchemaState:
     inspector = inspect(conn)
     recorded: list[str] = []
     if inspector.has_table(VERSION_TABLE):
@@ -138,6 +146,9 @@ def _state(conn: Connection) -> SchemaState:
         return SchemaState(recorded=recorded[0], adopted=None, fresh=False)
     if not tables:
         return SchemaState(recorded=None, adopted=None, fresh=True)
+    if tables == set(metadata.tables) and _matches_metadata(conn):
+        # Made by this code's `create_all` (e.g. a store used before any start-up).
+        return SchemaState(recorded=None, adopted=head, fresh=False)
     columns = {column["name"] for column in inspector.get_columns("tp_inbound")} if "tp_inbound" in tables else set()
     for revision, needed_tables, needed_columns in _SIGNATURES:
         if needed_tables <= tables and needed_columns <= columns:
@@ -149,8 +160,9 @@ def _state(conn: Connection) -> SchemaState:
 
 
 async def read_state(engine: AsyncEngine) -> SchemaState:
+    head = _head(await load_script())
     async with engine.connect() as conn:
-        return await conn.run_sync(_state)
+        return await conn.run_sync(_state, head)
 
 
 def _check_known(state: SchemaState, script: ScriptDirectory) -> None:
