@@ -1,4 +1,4 @@
-"""`trip-planner chat | slack | discord`: one entry point, one clear line on bad configuration."""
+"""`trip-planner chat | slack | discord | db`: one entry point, one clear line on bad configuration."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from trip_planner.config import ConfigError, load_log_format, load_settings
 from trip_planner.core import log_hygiene
 from trip_planner.core.json_logs import JsonFormatter
 from trip_planner.core.log_context import ContextFilter
+from trip_planner.core.migrate import SchemaError
 from trip_planner.core.redact import redact
 
 
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     from trip_planner.ops import sessions_cli
 
     sessions_cli.add_parser(sub)
+    db_cmd = sub.add_parser("db", help="our tables' schema: `upgrade` it to this version's, or show the `current` one")
+    db_cmd.add_argument("action", choices=["upgrade", "current"])
     args = parser.parse_args(argv)
     quiet = args.command == "sessions" or (args.command == "chat" and sys.stdin.isatty())
     level = args.log_level or ("WARNING" if quiet else "INFO")
@@ -83,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
             return int(asyncio.run(run_discord(settings, sync_commands=args.sync_commands)) or 0)
         if args.command == "sessions":
             return sessions_cli.run(args, settings)
+        if args.command == "db":
+            from trip_planner.core.migrate import run_db_command
+
+            sys.stdout.write(asyncio.run(run_db_command(settings.database_url, args.action)) + "\n")
+            return 0
+    except SchemaError as err:
+        logging.getLogger("trip_planner").error("database schema: %s", redact(str(err)))
+        return 2
     except ConfigError as err:
         logging.getLogger("trip_planner").error("configuration error: %s", redact(str(err)))
         return 2

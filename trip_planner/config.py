@@ -54,6 +54,8 @@ class Settings:
     # /healthz, /readyz and /metrics on their own port (Socket Mode, Discord); None: not served there.
     health_port: int | None = None
     log_format: str = "text"  # "json": one JSON object per line (see trip_planner/core/json_logs.py)
+    # Start-up upgrades an older schema of our tables; off, it refuses and `trip-planner db upgrade` does it.
+    auto_migrate: bool = True
 
     @property
     def is_offline(self) -> bool:
@@ -118,6 +120,17 @@ def load_log_format(env: Mapping[str, str] | None = None, *, dotenv: bool = True
             load_dotenv(Path.cwd() / ".env", override=False)
         env = os.environ
     return log_format_of(env)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE | _FALSE:
+        return raw in _TRUE
+    raise ConfigError(f"{name}={env.get(name)!r} is not true or false; set it to true or false.")
 
 
 def check_database_url(url: str) -> str:
@@ -193,4 +206,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         retention_days=_int(env, "TRIP_PLANNER_RETENTION_DAYS", 90, minimum=0),
         health_port=_port(env, "TRIP_PLANNER_HEALTH_PORT"),
         log_format=log_format_of(env),
+        auto_migrate=_bool(env, "TRIP_PLANNER_AUTO_MIGRATE", True),
     )

@@ -118,6 +118,7 @@ class TripPlannerRunner:
             idle_timeout_s=settings.conversation_idle_timeout_s,
             recent_events=settings.recent_events,
             tracer=tracer or build_tracer(settings),
+            auto_migrate=settings.auto_migrate,
         )
         self.tracer = self.sessions.tracer
         # A lease outlives the longest turn (its deadline plus the writes after it) by a margin.

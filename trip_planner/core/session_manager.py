@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from trip_planner.config import APP_NAME
 from trip_planner.core.database import create_engine
 from trip_planner.core.locks import KeyedLock
+from trip_planner.core.migrate import prepare_schema
 from trip_planner.core.schema_lock import schema_lock
 from trip_planner.core.store import ConversationRecord, ConversationStore
 from trip_planner.core.tracing import NullTracer, Tracer
@@ -48,6 +49,7 @@ class SessionManager:
         idle_timeout_s: float = 24 * 3600.0,
         recent_events: int = 60,
         tracer: Tracer | None = None,
+        auto_migrate: bool = True,
     ) -> None:
         if (database_url is None) == (engine is None):
             raise ValueError("give exactly one of database_url or engine")
@@ -55,15 +57,18 @@ class SessionManager:
         self.app_name = app_name
         self.idle_timeout_s = idle_timeout_s
         self.tracer: Tracer = tracer or NullTracer()
+        self.auto_migrate = auto_migrate
         self.store = ConversationStore(self.engine)
         self.session_service = DatabaseSessionService(db_engine=self.engine)
         self._session_config = GetSessionConfig(num_recent_events=recent_events)
         self._registry_locks = KeyedLock()
 
     async def start(self) -> None:
-        """Create the tables now rather than on the first message, one process at a time."""
+        """Create the tables now rather than on the first message, one process at a time: ADK's by
+        ADK, ours by our migrations (created at head, or an older schema upgraded; see migrate.py)."""
         async with schema_lock(self.engine):
             await self.session_service.prepare_tables()
+            await prepare_schema(self.engine, auto_migrate=self.auto_migrate)
             await self.store.prepare()
 
     async def close(self) -> None:
