@@ -157,5 +157,5 @@ async def test_sync_commands_registers_and_exits(tmp_path: Path) -> None:
         async with bot_process(standin, tmp_path, "--sync-commands") as bot:
             assert await _exit_code(bot) == 0
         puts = standin.calls_to("PUT", r"/applications/\d+/commands")
-        assert len(puts) == 1 and {c["name"] for c in puts[0].body} == {"newtrip", "endtrip"}
+        assert len(puts) == 1 and {c["name"] for c in puts[0].body} == {"newtrip", "endtrip", "trip", "forget"}
         assert not standin.sessions, "--sync-commands does not connect to the gateway"

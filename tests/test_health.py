@@ -292,10 +292,15 @@ class TcpProxy:
         self._writers.clear()
 
 
-async def test_readiness_is_false_while_the_database_is_down(database_url: str, settings: Settings) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs a database reached over TCP (PostgreSQL)")
+async def test_readiness_is_false_while_the_database_is_down(settings: Settings) -> None:
+    """On PostgreSQL (a database reached over TCP, so a proxy can cut it); .ci/run always sets it."""
     from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_URL, reset_postgres
+
+    assert POSTGRES_URL, "TEST_DATABASE_URL not set (.ci/run sets it)"
+    await reset_postgres(POSTGRES_URL)
+    database_url = POSTGRES_URL
 
     url = make_url(database_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
