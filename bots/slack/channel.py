@@ -19,6 +19,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.slack.feedback import answer_blocks
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, ts_of_key
 from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
@@ -42,6 +43,7 @@ def ts_value(ts: Any) -> Decimal | None:
 
 class SlackChannel(Channel):
     platform = "slack"
+    feedback_controls = True  # 👍/👎 feedback buttons under each answer's last part (`feedback`)
 
     def __init__(self, client: AsyncWebClient, poster: SlackPoster) -> None:
         self.client = client
@@ -77,16 +79,19 @@ class SlackChannel(Channel):
         team, channel, thread_ts, since = self._where(inbound)
         return await self.poster.post(channel, thread_ts, replies.PLACEHOLDER, PostTag(inbound.message_id, PLACEHOLDER_PART, since))
 
-    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+    async def post(
+        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False
+    ) -> str | None:
         team, channel, thread_ts, since = self._where(inbound)
+        blocks = answer_blocks(text) if controls else None
         ts: str | None = None
         if part == 0 and progress is not None:
-            if await self.poster.update(channel, progress, text):
+            if await self.poster.update(channel, progress, text, blocks=blocks):
                 ts = progress
             else:
                 await self.poster.delete(channel, progress)
         if ts is None:
-            ts = await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, str(part), since))
+            ts = await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, str(part), since), blocks=blocks)
         if ts is None:
             return None
         self._posted_in(ts, thread_ts)

@@ -41,3 +41,11 @@ def console_help(new: str = "/new", end: str = "/end", leave: str = "/quit") -> 
 
 def ready(model: str) -> str:
     return f"Trip planner ready ({model} model). {console_help()}"
+
+# Feedback buttons under an answer (Slack's feedback buttons, Discord's buttons): labels and the
+# private note a person gets for clicking under someone else's answer.
+NOT_YOUR_TRIP = "Only the person who asked can close this trip."
+DONE_LABEL = "Done"
+REWORK_LABEL = "Rework"
+DONE_HINT = "Done: this plan works for me, close the trip"
+REWORK_HINT = "Rework: this plan needs changes"
