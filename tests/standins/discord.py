@@ -37,6 +37,8 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
+from tests.standins.discord_components import DiscordComponentsMixin
+
 log = logging.getLogger(__name__)
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -134,7 +136,7 @@ class Guild:
     joined_at: str
 
 
-class DiscordStandIn:
+class DiscordStandIn(DiscordComponentsMixin):
     """Start with `async with DiscordStandIn(token=...) as discord:`; point the bot at `api_url`/`gateway_url`."""
 
     def __init__(
@@ -792,6 +794,8 @@ class DiscordStandIn:
                                     guild_id=guild_id, reference=reference)
         if reference:
             data["referenced_message"] = None
+        data["components"] = body.get("components") or []  # buttons, as sent
+        data["flags"] = int(body.get("flags") or 0)  # 64: ephemeral (a follow-up only the clicker sees)
         return data
 
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -820,10 +824,12 @@ class DiscordStandIn:
         kind = body.get("type")
         data = body.get("data") or {}
         flags = int(data.get("flags") or 0)
+        if kind == 7:
+            self.update_from_callback(interaction, data)
         response: dict[str, Any] = {
             "interaction": {
                 "id": interaction_id,
-                "type": 2,
+                "type": interaction.payload.get("type", 2),
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(flags & 64),
             },
