@@ -49,3 +49,13 @@ DONE_LABEL = "Done"
 REWORK_LABEL = "Rework"
 DONE_HINT = "Done: this plan works for me, close the trip"
 REWORK_HINT = "Rework: this plan needs changes"
+
+# Slack's status line under a DM while a turn runs (Slack shows "<App name> is planning your trip…")
+# and the loading messages it rotates through meanwhile (at most 10).
+STATUS = "is planning your trip…"
+LOADING_MESSAGES = (
+    "Reading your request…",
+    "Looking at flights…",
+    "Checking hotels…",
+    "Adding up the budget…",
+)
