@@ -331,8 +331,9 @@ async def _handled_meanwhile(bot: Bot, tasks: int) -> None:
 async def test_a_thumbs_up_on_an_answer_still_being_recorded_closes_the_conversation(
     bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner
 ) -> None:
-    """Slack shows the answer before `chat.update` returns; a 👍 in that gap is not ignored."""
-    released = slack.hold("chat.update")
+    """Slack shows the answer before `chat.postMessage` returns; a 👍 in that gap is not ignored.
+    (In a DM the answer is posted, not edited from a placeholder: a status shows progress there.)"""
+    released = slack.hold("chat.postMessage")
     await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
     await wait_until(lambda: any(m["text"] != PLACEHOLDER for m in slack.bot_messages(DM)), what="the answer on screen")
     answer = slack.bot_messages(DM)[-1]

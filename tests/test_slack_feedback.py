@@ -198,3 +198,23 @@ async def test_the_core_rules_for_buttons_on_both_databases(database_url: str, s
         assert ended is not None and ended.status == "ended" and ended.feedback == "satisfied"
     finally:
         await core.close()
+
+
+async def test_a_click_over_socket_mode_is_acknowledged_and_counts(slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+    """In Socket Mode a click comes as an `interactive` envelope; the ack goes back over the socket."""
+    from bots.slack import SlackBot, SlackConfig
+
+    config = SlackConfig(bot_token=slack.bot_token, app_token=slack.app_token, api_url=slack.api_url)
+    socket_bot = SlackBot(runner, config, drain_timeout_s=10)
+    await socket_bot.start()
+    try:
+        await slack.send_envelope(slack.event_callback(slack.user_message(user=ALICE, channel=DM, text=LISBON)))
+        await wait_until(lambda: len(slack.bot_messages(DM)) == 1 and socket_bot.in_flight == 0, what="the answer")
+        [answer] = slack.bot_messages(DM)
+        envelope = await slack.send_envelope(slack.block_actions(user=ALICE, channel=DM, ts=answer["ts"], value="positive"), type="interactive")
+        await wait_until(envelope.acked.is_set, what="the ack")
+        assert envelope.ack == {"envelope_id": envelope.envelope_id}
+        await wait_until(lambda: len(posts(slack, DM, SATISFIED)) == 1, what="the confirmation")
+        assert await runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE)) is None
+    finally:
+        await socket_bot.stop()

@@ -119,6 +119,7 @@ class Interaction:
     id: str
     token: str
     payload: dict[str, Any]
+    answered: bool = False  # its initial response (the callback) was given
 
 
 @dataclass
@@ -821,6 +822,9 @@ class DiscordStandIn(DiscordComponentsMixin):
         interaction = self.interactions.get(token)
         if interaction is None or interaction.id != interaction_id:
             return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        if interaction.answered:  # one initial response per interaction, as on Discord
+            return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)
+        interaction.answered = True
         kind = body.get("type")
         data = body.get("data") or {}
         flags = int(data.get("flags") or 0)

@@ -226,6 +226,8 @@ class SlackStandIn(SlackAIMixin):
             return {"ok": False, "error": "channel_not_found"}
         if not args.get("text") and not args.get("blocks") and not args.get("markdown_text"):
             return {"ok": False, "error": "no_text"}
+        if error := self.blocks_error(self._blocks(args)):
+            return {"ok": False, "error": error}
         ts = self.next_ts()
         message = {
             "type": "message",
@@ -254,6 +256,8 @@ class SlackStandIn(SlackAIMixin):
         key = (args.get("channel", ""), args.get("ts", ""))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        if error := self.blocks_error(self._blocks(args)):
+            return {"ok": False, "error": error}
         self.messages[key]["text"] = args.get("text", "")
         blocks = self._blocks(args)
         if blocks:

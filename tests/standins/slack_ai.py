@@ -79,6 +79,35 @@ class SlackAIMixin:
         """Slack's two-minute timeout passed for every status shown."""
         self.statuses.clear()
 
+    # -- Block Kit, as far as our messages use it ---------------------------------------------------
+
+    @staticmethod
+    def blocks_error(blocks: list[dict[str, Any]]) -> str | None:
+        """Slack's `invalid_blocks` for what it would refuse: over 50 blocks, a section without text or
+        over 3,000 characters, a context_actions block with no or over 5 elements, or feedback
+        buttons without both buttons (each with text of at most 75 characters and a value)."""
+        if len(blocks) > 50:
+            return "invalid_blocks"
+        for block in blocks:
+            kind = block.get("type")
+            if kind == "section":
+                text = (block.get("text") or {}).get("text") or ""
+                if not text or len(text) > 3000:
+                    return "invalid_blocks"
+            elif kind == "context_actions":
+                elements = block.get("elements") or []
+                if not 1 <= len(elements) <= 5:
+                    return "invalid_blocks"
+                for element in elements:
+                    if element.get("type") != "feedback_buttons":
+                        continue
+                    for side in ("positive_button", "negative_button"):
+                        button = element.get(side) or {}
+                        label = (button.get("text") or {}).get("text") or ""
+                        if not label or len(label) > 75 or not button.get("value"):
+                            return "invalid_blocks"
+        return None
+
     # -- interactivity ----------------------------------------------------------------------------
 
     def block_actions(self, *, user: str, channel: str, ts: str, value: str) -> dict[str, Any]:
