@@ -173,6 +173,7 @@ async def run_chaos(
         assert not doubled, f"answered more than once: {doubled}"
         stuck = [m for ch in channels for m in slack.bot_messages(ch) if m["text"] == PLACEHOLDER]
         assert not stuck, f"{len(stuck)} placeholder(s) left"
+        assert not slack.statuses, f"{len(slack.statuses)} status line(s) left"  # DMs show a status, not a placeholder
         await _check_histories(database_url, slack, sent, keys)
     finally:
         await delivery.close()

@@ -185,3 +185,28 @@ def test_the_one_splitter_keeps_fences_and_lines(limit: int) -> None:
     assert all(len(p) <= limit for p in pieces)
     assert all(p.count("```") % 2 == 0 for p in pieces), "every piece renders on its own"
     assert split_markdown("  \n ", limit) == []
+
+
+async def test_feedback_controls_go_on_an_answers_last_part_only_and_only_where_declared(runner: TripPlannerRunner) -> None:
+    """`feedback_controls`: the core asks for buttons on the last part of an answer in a conversation
+    (not on a rejection, which ends nothing), and never passes the keyword to a channel without them."""
+
+    class WithControls(MemoryChannel):
+        feedback_controls = True
+
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            self.controls: dict[tuple[str, int], bool] = {}
+
+        async def post(self, inbound: Inbound, part: int, text: str, *, progress: object = None, controls: bool = False) -> str | None:
+            self.controls[(inbound.message_id, part)] = controls
+            return await super().post(inbound, part, text, progress=progress)
+
+    channel = WithControls(limit=200)
+    await runner.handle(inbound(1), channel)
+    parts = sorted(p for (m, p) in channel.controls if m == "t:1")
+    assert len(parts) > 1 and [channel.controls[("t:1", p)] for p in parts] == [False] * (len(parts) - 1) + [True]
+    await runner.handle(inbound(2, text=""), channel)  # rejected: "what would you like to plan?"
+    assert channel.controls[("t:2", 0)] is False
+    plain = MemoryChannel(limit=200)  # its `post` takes no `controls`: it would raise if passed one
+    assert (await runner.handle(inbound(3), plain)).status == "answered" and plain.answer("t:3")

@@ -130,15 +130,17 @@ def updates(slack: SlackStandIn, channel: str) -> list[dict[str, Any]]:
 # -- answering ------------------------------------------------------------------------------------
 
 
-async def test_dm_shows_a_placeholder_then_the_answer_and_keeps_context(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+async def test_dm_shows_a_status_then_the_answer_and_keeps_context(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
+    # (Was: a "Planning…" placeholder edited into the answer. In DMs a status line replaces it; the
+    # placeholder stays for channel mentions, see test_slack_status.py.)
     first = await bot.dm(LISBON)
-    # The first thing the user sees is the placeholder, posted in the DM itself (not a thread)...
-    placeholder = posts(slack, DM)[0]
-    assert placeholder["text"] == PLACEHOLDER and "thread_ts" not in placeholder
-    # ...which chat.update turns into the answer, rendered as mrkdwn and posted without link parsing.
-    update = slack.calls_to("chat.update")[0].args
-    assert update["ts"] == first["ts"] and update["channel"] == DM
-    assert update["parse"] == "none"
+    # The first thing the user sees is the status under their message, then the answer in the DM
+    # itself (not a thread), rendered as mrkdwn and posted without link parsing; the status is gone.
+    shown = slack.calls_to("assistant.threads.setStatus")[0].args
+    assert shown["channel_id"] == DM and shown["status"] and shown["thread_ts"] == slack.user_messages(DM)[0]["ts"]
+    answer = posts(slack, DM)[0]
+    assert answer["text"] == first["text"] and "thread_ts" not in answer
+    assert answer["parse"] == "none" and slack.calls_to("chat.update") == [] and slack.statuses == {}
     heading = first["text"].splitlines()[0]
     assert heading.startswith("*") and heading.endswith("*") and "Lisbon" in heading  # "### …" became bold
     assert "**" not in first["text"] and "###" not in first["text"]
@@ -183,7 +185,9 @@ async def test_url_verification_and_unknown_events_are_acknowledged(bot: Bot, sl
     status, _ = await slack.send_command(bot.url, user=ALICE, channel=DM, text="", command="/unknown")
     assert status == 200
     await bot.settle()
-    assert [c.method for c in slack.calls if c.method != "auth.test"] == ["chat.postMessage", "chat.update"]
+    assert [c.method for c in slack.calls if c.method != "auth.test"] == [
+        "assistant.threads.setStatus", "chat.postMessage", "assistant.threads.setStatus"  # shown, answered, cleared
+    ]
 
 
 async def test_retries_get_exactly_one_answer_even_after_a_restart(settings: Settings, slack: SlackStandIn) -> None:
@@ -195,7 +199,7 @@ async def test_retries_get_exactly_one_answer_even_after_a_restart(settings: Set
         status, _ = await first.send(event, event_id="Ev0RETRY001", retry_num=1)
         assert status == 200
         await first.settle()
-    assert len(posts(slack, DM)) == 1 and len(updates(slack, DM)) == 1
+    assert len(posts(slack, DM)) == 1 and len(updates(slack, DM)) == 0  # a status, then the answer
 
     # A new process on the same database: Slack's last retry gets nothing posted at all.
     async with worker(settings, slack) as second:
@@ -203,7 +207,7 @@ async def test_retries_get_exactly_one_answer_even_after_a_restart(settings: Set
         assert status == 200
         await second.settle()
     assert len(posts(slack, DM)) == 1
-    assert len(updates(slack, DM)) == 1
+    assert len(updates(slack, DM)) == 0
     assert slack.calls_to("chat.delete") == []
 
 
@@ -327,8 +331,9 @@ async def _handled_meanwhile(bot: Bot, tasks: int) -> None:
 async def test_a_thumbs_up_on_an_answer_still_being_recorded_closes_the_conversation(
     bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner
 ) -> None:
-    """Slack shows the answer before `chat.update` returns; a 👍 in that gap is not ignored."""
-    released = slack.hold("chat.update")
+    """Slack shows the answer before `chat.postMessage` returns; a 👍 in that gap is not ignored.
+    (In a DM the answer is posted, not edited from a placeholder: a status shows progress there.)"""
+    released = slack.hold("chat.postMessage")
     await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
     await wait_until(lambda: any(m["text"] != PLACEHOLDER for m in slack.bot_messages(DM)), what="the answer on screen")
     answer = slack.bot_messages(DM)[-1]
@@ -417,11 +422,11 @@ async def test_trip_command_and_dm_words_start_and_end_conversations(bot: Bot, s
 
 async def test_rate_limits_and_server_errors_are_retried_and_the_answer_posted_once(bot: Bot, slack: SlackStandIn) -> None:
     slack.fail_next("chat.postMessage", status=503, retry_after=None)
-    slack.fail_next("chat.update", status=429, retry_after=1)
+    slack.fail_next("assistant.threads.setStatus", status=429, retry_after=1)
     answer = await bot.dm(LISBON)
     assert "Lisbon" in answer["text"]
-    updates = slack.calls_to("chat.update", ok_only=False)
-    assert [c.status for c in updates] == [429, 200]
+    statuses = slack.calls_to("assistant.threads.setStatus", ok_only=False)
+    assert [c.status for c in statuses] == [429, 200, 200]  # retried after Retry-After, then cleared
     assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [503, 200]
     assert len(slack.bot_messages(DM)) == 1
 
@@ -455,9 +460,9 @@ async def test_a_long_answer_whose_part_failed_is_completed_in_order_by_the_swee
     paragraph = "\n".join(f"Day {i}: walk the old town, eat well, and rest." for i in range(60))
     echo_runner, bot = await echo_bot(settings, slack, repeat=3)
     try:
-        released = slack.hold("chat.update")  # the placeholder becomes part 1; hold its answer back
+        released = slack.hold("chat.postMessage")  # part 1 is posted; hold Slack's answer back
         await bot.send(slack.user_message(user=ALICE, channel=DM, text=paragraph))
-        await wait_until(lambda: len(slack.calls_to("chat.update", ok_only=False)) == 1, what="part 1")
+        await wait_until(lambda: len(slack.calls_to("chat.postMessage", ok_only=False)) == 1, what="part 1")
         slack.fail_next("chat.postMessage", status=400, retry_after=None)  # part 2 is refused
         released.set()
         await wait_until(lambda: bot.bot.in_flight == 0, what="the delivery to give up")
@@ -472,25 +477,27 @@ async def test_a_long_answer_whose_part_failed_is_completed_in_order_by_the_swee
 
 
 async def test_after_a_crash_the_sweep_turns_the_left_placeholder_into_the_answer(settings: Settings, slack: SlackStandIn) -> None:
-    """A worker dies mid-turn with "Planning…" on screen; the next one answers in that message."""
+    """A worker dies mid-turn with "Planning…" on screen; the next one answers in that message.
+    (A channel mention: in DMs a status replaces the placeholder, see test_slack_status.py.)"""
     crashed_runner = TripPlannerRunner(settings, agent=build_concierge(FlakyModel()))
     await crashed_runner.start()
     crashed = SlackBot(crashed_runner, config_for(slack), drain_timeout_s=0.01)
     await crashed.start()
     crashed_bot = Bot(crashed, slack)
-    await crashed_bot.send(slack.user_message(user=ALICE, channel=DM, text=f"HANG {LISBON}"))
-    await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [PLACEHOLDER], what="the placeholder")
+    mention = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> HANG {LISBON}")
+    await crashed_bot.send(slack.app_mention(mention))
+    await wait_until(lambda: [m["text"] for m in slack.bot_messages(CHANNEL)] == [PLACEHOLDER], what="the placeholder")
     await crashed.stop()  # the turn is cut off, as by a kill
     await crashed_runner.close()
 
     async with worker(settings, slack) as bot:
         # The crashed worker's row is gone: the new worker's first sweep (at start-up) takes it at once.
-        await wait_until(lambda: "Lisbon" in slack.bot_messages(DM)[0]["text"], what="the recovered answer")
-        [answer] = slack.bot_messages(DM)
-        assert "Lisbon" in answer["text"]
+        await wait_until(lambda: "Lisbon" in slack.bot_messages(CHANNEL)[0]["text"], what="the recovered answer")
+        [answer] = slack.bot_messages(CHANNEL)
+        assert "Lisbon" in answer["text"] and answer["thread_ts"] == mention["ts"]
         assert slack.calls_to("chat.postMessage")[-1].args["text"] == PLACEHOLDER  # no second message
-        await bot.send(slack.reaction_added(user=ALICE, channel=DM, ts=answer["ts"]))
-        await wait_until(lambda: len(posts(slack, DM, SATISFIED_REPLY)) == 1, what="the confirmation")
+        await bot.send(slack.reaction_added(user=ALICE, channel=CHANNEL, ts=answer["ts"]))
+        await wait_until(lambda: len(posts(slack, CHANNEL, SATISFIED_REPLY)) == 1, what="the confirmation")
 
 
 async def test_a_message_that_could_not_be_stored_is_refused_and_answered_when_slack_retries(
@@ -556,7 +563,8 @@ async def test_an_apology_shown_instead_of_the_placeholder_becomes_the_answer_on
 ) -> None:
     """No placeholder could be posted, then storage failed mid-turn: the user sees an apology, and
     when the recovery sweep answers the message the apology turns into the answer (it must not pass
-    for the answer's first part, leaving the user with the apology alone)."""
+    for the answer's first part, leaving the user with the apology alone). A channel mention: in DMs
+    a status replaces the placeholder (test_slack_status.py covers the apology there)."""
     import sqlite3
 
     database = settings.database_url.split(":///", 1)[1]
@@ -567,19 +575,20 @@ async def test_an_apology_shown_instead_of_the_placeholder_becomes_the_answer_on
 
     slack.fail_next("chat.postMessage", status=400, retry_after=None)  # the placeholder is refused
     released = slack.hold("chat.postMessage")
-    await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
+    mention = slack.user_message(user=ALICE, channel=CHANNEL, text=f"<@{slack.bot_user_id}> {LISBON}")
+    await bot.send(slack.app_mention(mention))
     await wait_until(lambda: len(slack.calls_to("chat.postMessage", ok_only=False)) == 1, what="the placeholder attempt")
     await asyncio.to_thread(rename, "tp_conversations", "tp_conversations_away")  # the turn cannot run
     try:
         released.set()
-        await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [APOLOGY], what="the apology")
+        await wait_until(lambda: [m["text"] for m in slack.bot_messages(CHANNEL)] == [APOLOGY], what="the apology")
         await wait_until(lambda: bot.bot.in_flight == 0, what="the failed turn to end")
     finally:
         await asyncio.to_thread(rename, "tp_conversations_away", "tp_conversations")
 
     assert await runner.recover(bot.bot.channel, force=True) == 1
-    [answer] = slack.bot_messages(DM)
-    assert "Lisbon" in answer["text"]
+    [answer] = slack.bot_messages(CHANNEL)
+    assert "Lisbon" in answer["text"] and answer["thread_ts"] == mention["ts"]
 
 
 async def test_events_arriving_while_shutting_down_are_left_for_slack_to_deliver_again(
@@ -622,7 +631,7 @@ async def test_a_trip_command_during_a_long_answer_is_acknowledged_in_time_and_c
     gate = asyncio.Event()
     async with worker(settings, slack, agent=LlmAgent(name="gated", model=GatedModel(gate=gate), instruction="Plan.")) as bot:
         await bot.send(slack.user_message(user=ALICE, channel=DM, text=LISBON))
-        await wait_until(lambda: [m["text"] for m in slack.bot_messages(DM)] == [PLACEHOLDER], what="the turn to start")
+        await wait_until(lambda: bool(slack.statuses), what="the turn to start (its status shown)")
         # Acknowledged while the turn is still held: it did not wait for the answer.
         status, body = await slack.send_command(bot.url, user=ALICE, channel=DM, text="new")
         assert status == 200 and command_reply(body) == COMMAND_WAIT

@@ -15,6 +15,7 @@ from typing import Any
 
 import discord
 
+from bots.discord.buttons import feedback_view
 from bots.discord.formatting import NO_MENTIONS, render
 from bots.discord.identity import answer_nonce, answer_ref
 from trip_planner.core.channel import Channel, Inbound, PlaceGone
@@ -31,6 +32,7 @@ GONE_CODES = frozenset({10003, 50007, 10015, 50027})
 
 class DiscordChannel(Channel):
     platform = "discord"
+    feedback_controls = True  # 👍 Done / 👎 Rework buttons under each answer's last piece (`buttons`)
 
     def __init__(self, client: discord.Client, *, translate: Callable[[discord.Message], Inbound | None]) -> None:
         self.client = client
@@ -82,12 +84,15 @@ class DiscordChannel(Channel):
         except discord.HTTPException as err:
             log.error("Could not send a note in channel %s (%s)", channel.id, err.status)
 
-    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+    async def post(
+        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False
+    ) -> str | None:
         webhook = self._follow_up(inbound)
-        if webhook is not None:
+        if webhook is not None:  # `/trip plan`: no buttons on follow-ups (`/trip end` closes the trip)
             return await self._post_follow_up(webhook, part, text)
         channel, reference = self._messageable(inbound)
         nonce = answer_nonce(inbound.message_id, part)
+        extra: dict[str, Any] = {"view": feedback_view()} if controls else {}
         try:
             if reference is not None and part == 0:
                 # A reply to a message deleted meanwhile is sent as a plain message: without this,
@@ -98,9 +103,10 @@ class DiscordChannel(Channel):
                     mention_author=False,
                     allowed_mentions=NO_MENTIONS,
                     nonce=nonce,
+                    **extra,
                 )
             else:
-                sent = await channel.send(text, allowed_mentions=NO_MENTIONS, nonce=nonce)
+                sent = await channel.send(text, allowed_mentions=NO_MENTIONS, nonce=nonce, **extra)
         except discord.HTTPException as err:
             if err.code in GONE_CODES:
                 raise PlaceGone(f"Discord error {err.code}: {err.text}") from None

@@ -17,6 +17,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bots.discord.buttons import FeedbackButton
 from bots.discord.channel import DiscordChannel
 from bots.discord.commands import add_commands
 from bots.discord.formatting import NO_MENTIONS
@@ -28,7 +29,7 @@ from trip_planner.core.channel import Inbound
 from trip_planner.core.health import HealthServer
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.recovery import SWEEP_EVERY_S
-from trip_planner.core.messages import Reaction
+from trip_planner.core.messages import Reaction, ReactionOutcome
 from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class _PlannerMixin:
 
     async def setup_hook(self) -> None:
         """Runs at the end of login: start the recovery sweep, sync the app commands."""
+        self.add_dynamic_items(FeedbackButton)  # type: ignore[attr-defined]  # clicks on answers sent before a restart too
         self._recovery = asyncio.create_task(
             self.runner.run_recovery(self.channel, every_s=self.recovery_every_s),
             name="discord-recovery",
@@ -244,21 +246,30 @@ class _PlannerMixin:
             return
         if payload.member is not None and payload.member.bot:
             return
-        user_id = session_user_id(user_id=payload.user_id, guild_id=payload.guild_id, channel_id=payload.channel_id)
-        outcome = await self.runner.react(
-            Reaction(user_id=user_id, message_ref=answer_ref(payload.channel_id, payload.message_id), emoji=str(payload.emoji))
+        await self.feedback(
+            user_id=payload.user_id, channel_id=payload.channel_id, guild_id=payload.guild_id,
+            message_id=payload.message_id, emoji=str(payload.emoji),
         )
-        if outcome == "ignored":
-            return
+
+    async def feedback(
+        self, *, user_id: int, channel_id: int, guild_id: int | None, message_id: int, emoji: str, button: bool = False
+    ) -> ReactionOutcome:
+        """A reaction or a feedback button (`button=True`) on answer `message_id`, through the core; confirmed beside it."""
+        session = session_user_id(user_id=user_id, guild_id=guild_id, channel_id=channel_id)
+        reaction = Reaction(user_id=session, message_ref=answer_ref(channel_id, message_id), emoji=emoji)
+        outcome = await self.runner.react(reaction, button=button)
+        if outcome not in ("satisfied", "unsatisfied"):
+            return outcome
         text = replies.SATISFIED if outcome == "satisfied" else replies.UNSATISFIED
-        channel = self.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)  # type: ignore[attr-defined]
+        channel = self.get_partial_messageable(channel_id, guild_id=guild_id)  # type: ignore[attr-defined]
         try:
-            if payload.guild_id is not None:
-                await channel.get_partial_message(payload.message_id).reply(text, mention_author=False, allowed_mentions=NO_MENTIONS)
+            if guild_id is not None:
+                await channel.get_partial_message(message_id).reply(text, mention_author=False, allowed_mentions=NO_MENTIONS)
             else:
                 await channel.send(text, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as err:
             log.error("Could not confirm the reaction (%s %s)", err.status, err.text)
+        return outcome
 
 
 class PlannerClient(_PlannerMixin, discord.Client):

@@ -1,9 +1,10 @@
 """Slack as a `Channel`: where an answer goes, how it is shown, and what reached Slack already.
 
-The core decides when to post and what counts as delivered; this says how on Slack: a placeholder
-while a turn runs (turned into the answer's first part in place), mrkdwn converted by `formatting`,
-posts tagged with metadata so a lookup can tell what a crashed or failed delivery got out
-(`posting`), and the history of a DM read back after an outage.
+The core decides when to post and what counts as delivered; this says how on Slack: a status line
+in DMs while a turn runs (`status`), elsewhere a placeholder (turned into the answer's first part in
+place), mrkdwn converted by `formatting`, feedback buttons under the last part (`feedback`), posts
+tagged with metadata so a lookup can tell what a crashed or failed delivery got out (`posting`), and
+the history of a DM read back after an outage.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.slack.feedback import answer_blocks
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, ts_of_key
 from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
+from bots.slack.status import StatusShown, clear_status, show_status, status_place
 from trip_planner.core import replies
 from trip_planner.core.channel import Channel, Inbound, Posted
 
@@ -42,10 +45,12 @@ def ts_value(ts: Any) -> Decimal | None:
 
 class SlackChannel(Channel):
     platform = "slack"
+    feedback_controls = True  # 👍/👎 feedback buttons under each answer's last part (`feedback`)
 
-    def __init__(self, client: AsyncWebClient, poster: SlackPoster) -> None:
+    def __init__(self, client: AsyncWebClient, poster: SlackPoster, *, statuses: bool = True) -> None:
         self.client = client
         self.poster = poster
+        self.statuses = statuses  # a status line in DMs instead of a placeholder (`status`)
         self.translate: MessageTranslator | None = None  # set by the listeners (catch-up uses it)
         self._threads: OrderedDict[str, str | None] = OrderedDict()  # answer ts -> its thread_ts
 
@@ -73,31 +78,46 @@ class SlackChannel(Channel):
     def render(self, text: str) -> list[str]:
         return render(text)
 
-    async def show_progress(self, inbound: Inbound) -> str | None:
+    async def show_progress(self, inbound: Inbound) -> StatusShown | str | None:
+        """A status line in DMs (`status`); elsewhere, or when Slack refuses one, a placeholder."""
         team, channel, thread_ts, since = self._where(inbound)
+        shown = status_place(inbound, since) if self.statuses else None
+        if shown is not None and await show_status(self.client, shown):
+            return shown
         return await self.poster.post(channel, thread_ts, replies.PLACEHOLDER, PostTag(inbound.message_id, PLACEHOLDER_PART, since))
 
-    async def post(self, inbound: Inbound, part: int, text: str, *, progress: Any = None) -> str | None:
+    async def clear_progress(self, inbound: Inbound, progress: Any) -> None:
+        if isinstance(progress, StatusShown):
+            await clear_status(self.client, progress)
+
+    async def post(
+        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False
+    ) -> str | None:
         team, channel, thread_ts, since = self._where(inbound)
+        blocks = answer_blocks(text) if controls else None
         ts: str | None = None
-        if part == 0 and progress is not None:
-            if await self.poster.update(channel, progress, text):
+        if part == 0 and isinstance(progress, str):  # a placeholder becomes the answer's first part
+            if await self.poster.update(channel, progress, text, blocks=blocks):
                 ts = progress
             else:
                 await self.poster.delete(channel, progress)
         if ts is None:
-            ts = await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, str(part), since))
+            ts = await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, str(part), since), blocks=blocks)
         if ts is None:
             return None
+        if isinstance(progress, StatusShown):  # the answer is on screen: the status goes
+            await clear_status(self.client, progress)
         self._posted_in(ts, thread_ts)
         return message_key(team, channel, ts)
 
     async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:
         # Tagged as the placeholder: a later recovered answer finds it and takes its place.
         team, channel, thread_ts, since = self._where(inbound)
-        if progress is not None and await self.poster.update(channel, progress, text):
+        if isinstance(progress, str) and await self.poster.update(channel, progress, text):
             return
         await self.poster.post(channel, thread_ts, text, PostTag(inbound.message_id, PLACEHOLDER_PART, since))
+        if isinstance(progress, StatusShown):
+            await clear_status(self.client, progress)
 
     async def posted(self, inbound: Inbound) -> Posted | None:
         team, channel, thread_ts, since = self._where(inbound)
@@ -108,7 +128,13 @@ class SlackChannel(Channel):
         for part, ts in found.items():
             if part.isdigit():
                 self._posted_in(ts, thread_ts)
-        return Posted(parts=parts, progress=found.get(PLACEHOLDER_PART))
+        # A worker that died mid-turn may have left a status in a DM: the recovered answer's first part
+        # clears it, or, when that part is out already, it is cleared now.
+        status = status_place(inbound, since) if self.statuses else None
+        if status is not None and 0 in parts:
+            await clear_status(self.client, status)
+        left: StatusShown | str | None = found.get(PLACEHOLDER_PART) or status
+        return Posted(parts=parts, progress=left)
 
     # -- catch-up: DMs only -------------------------------------------------------------------------
 

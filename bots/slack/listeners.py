@@ -19,13 +19,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
 from bots.slack.channel import SlackChannel
+from bots.slack.feedback import SlackFeedback
 from bots.slack.identity import message_key, person_patterns, place_key, session_user_id, team_of, thread_key
 from bots.slack.posting import PostTag
 from trip_planner.core import replies
 from trip_planner.core.channel import Inbound
 from trip_planner.core.deadline import DEFAULT_DEADLINE_S, reply_within
 from trip_planner.core.inflight import InFlight
-from trip_planner.core.messages import Reaction
+from trip_planner.core.messages import Reaction, ReactionOutcome
 from trip_planner.core.runner import TripPlannerRunner
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class SlackListeners:
         app.event("app_mention")(self._on_app_mention)
         app.event("reaction_added")(self._on_reaction_added)
         app.command("/trip")(self._on_trip_command)
+        SlackFeedback(app, self)  # before the catch-all below: Bolt runs the first matching listener
         # Everything else is acknowledged too: Bolt answers an unmatched request with 404 (and never
         # acks it in Socket Mode), and Slack then retries it for minutes.
         everything = re.compile(".*")
@@ -151,19 +153,25 @@ class SlackListeners:
             return _refused(503)
         team = team_of(context, body)
         self.inflight.spawn(
-            self._react(team, item["channel"], event["user"], item["ts"], event.get("reaction") or ""),
+            self.feedback(team, item["channel"], event["user"], item["ts"], event.get("reaction") or ""),
             f"slack-reaction-{item['channel']}-{item['ts']}",
         )
         return None
 
-    async def _react(self, team: str, channel: str, user: str, ts: str, emoji: str) -> None:
+    async def feedback(
+        self, team: str, channel: str, user: str, ts: str, emoji: str, *, button: bool = False, thread: str | None | bool = False
+    ) -> ReactionOutcome:
+        """A reaction or feedback button on answer `ts`, through the core; the confirmation goes beside
+        the answer (`thread`: the answer's thread when the caller knows it, False when not)."""
         answer = message_key(team, channel, ts)
-        outcome = await self.runner.react(Reaction(user_id=session_user_id(team, channel, user), message_ref=answer, emoji=emoji))
-        if outcome == "ignored":
-            return
-        thread_ts = await self._thread_of(channel, ts)
+        reaction = Reaction(user_id=session_user_id(team, channel, user), message_ref=answer, emoji=emoji)
+        outcome = await self.runner.react(reaction, button=button)
+        if outcome not in ("satisfied", "unsatisfied"):
+            return outcome
+        thread_ts = await self._thread_of(channel, ts) if thread is False else thread if isinstance(thread, str) else None
         text = replies.SATISFIED if outcome == "satisfied" else replies.UNSATISFIED
         await self.channel.poster.post(channel, thread_ts, text, PostTag(answer, f"{outcome}:{user}", ts))
+        return outcome
 
     async def _thread_of(self, channel: str, ts: str) -> str | None:
         """The thread an answer of ours sits in, so the confirmation lands beside it: known for

@@ -110,8 +110,11 @@ class SlackPoster:
         self.bot_id: str | None = None  # set once auth.test has named the bot
         self.bot_user_id: str | None = None
 
-    async def post(self, channel: str, thread_ts: str | None, text: str, tag: PostTag) -> str | None:
-        """Post one message (mrkdwn, no link parsing, nobody pinged) once; its ts, or None."""
+    async def post(
+        self, channel: str, thread_ts: str | None, text: str, tag: PostTag, *, blocks: list[dict[str, Any]] | None = None
+    ) -> str | None:
+        """Post one message (mrkdwn, no link parsing, nobody pinged) once; its ts, or None. With
+        `blocks` Slack shows those and `text` is the plain-text fallback (notifications, search)."""
         for attempt in range(AMBIGUOUS_RETRIES + 1):
             try:
                 result = await self.client.chat_postMessage(
@@ -124,6 +127,7 @@ class SlackPoster:
                     unfurl_links=False,
                     unfurl_media=False,
                     metadata=tag.metadata(),
+                    blocks=blocks,
                 )
                 return str(result["ts"])
             except SlackApiError as err:
@@ -198,9 +202,10 @@ class SlackPoster:
             return True
         return self.bot_user_id is not None and message.get("user") == self.bot_user_id
 
-    async def update(self, channel: str, ts: str, text: str) -> bool:
+    async def update(self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None) -> bool:
         """Replace a message's text (idempotent, so retried by the client on 5xx)."""
-        return await self._call("chat_update", channel=channel, ts=ts, text=text, parse="none", link_names=False) is not None
+        extra: dict[str, Any] = {"blocks": blocks} if blocks is not None else {}
+        return await self._call("chat_update", channel=channel, ts=ts, text=text, parse="none", link_names=False, **extra) is not None
 
     async def delete(self, channel: str, ts: str) -> bool:
         return await self._call("chat_delete", channel=channel, ts=ts) is not None

@@ -37,6 +37,8 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
+from tests.standins.discord_components import DiscordComponentsMixin
+
 log = logging.getLogger(__name__)
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -117,6 +119,7 @@ class Interaction:
     id: str
     token: str
     payload: dict[str, Any]
+    answered: bool = False  # its initial response (the callback) was given
 
 
 @dataclass
@@ -134,7 +137,7 @@ class Guild:
     joined_at: str
 
 
-class DiscordStandIn:
+class DiscordStandIn(DiscordComponentsMixin):
     """Start with `async with DiscordStandIn(token=...) as discord:`; point the bot at `api_url`/`gateway_url`."""
 
     def __init__(
@@ -811,6 +814,8 @@ class DiscordStandIn:
                                     guild_id=guild_id, reference=reference)
         if reference:
             data["referenced_message"] = None
+        data["components"] = body.get("components") or []  # buttons, as sent
+        data["flags"] = int(body.get("flags") or 0)  # 64: ephemeral (a follow-up only the clicker sees)
         return data
 
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -836,13 +841,18 @@ class DiscordStandIn:
         interaction = self.interactions.get(token)
         if interaction is None or interaction.id != interaction_id:
             return _json({"message": "Unknown interaction", "code": 10062}, status=404)
+        if interaction.answered:  # one initial response per interaction, as on Discord
+            return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, status=400)
+        interaction.answered = True
         kind = body.get("type")
         data = body.get("data") or {}
         flags = int(data.get("flags") or 0)
+        if kind == 7:
+            self.update_from_callback(interaction, data)
         response: dict[str, Any] = {
             "interaction": {
                 "id": interaction_id,
-                "type": 2,
+                "type": interaction.payload.get("type", 2),
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(flags & 64),
             },

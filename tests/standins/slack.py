@@ -30,6 +30,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.standins.slack_ai import SlackAIMixin
+
 log = logging.getLogger(__name__)
 
 TEAM_ID = "T0TEAM0001"
@@ -75,7 +77,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-class SlackStandIn:
+class SlackStandIn(SlackAIMixin):
     """Web API at `api_url`, a Socket Mode websocket, and builders for Slack's payloads."""
 
     def __init__(
@@ -110,6 +112,7 @@ class SlackStandIn:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
+        self._init_ai()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -226,6 +229,8 @@ class SlackStandIn:
             return {"ok": False, "error": "channel_not_found"}
         if not args.get("text") and not args.get("blocks") and not args.get("markdown_text"):
             return {"ok": False, "error": "no_text"}
+        if error := self.blocks_error(self._blocks(args)):
+            return {"ok": False, "error": error}
         ts = self.next_ts()
         message = {
             "type": "message",
@@ -243,16 +248,32 @@ class SlackStandIn:
             metadata = json.loads(metadata)
         if metadata:
             message["metadata"] = metadata
+        blocks = self._blocks(args)
+        if blocks:
+            message["blocks"] = blocks
         self.messages[(channel, ts)] = message
+        self._replied(channel, args.get("thread_ts"))
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         key = (args.get("channel", ""), args.get("ts", ""))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        if error := self.blocks_error(self._blocks(args)):
+            return {"ok": False, "error": error}
         self.messages[key]["text"] = args.get("text", "")
+        blocks = self._blocks(args)
+        if blocks:
+            self.messages[key]["blocks"] = blocks
+        else:  # an update with text only replaces the blocks too, as Slack does
+            self.messages[key].pop("blocks", None)
         self.messages[key]["edited"] = {"user": self.bot_user_id, "ts": self.next_ts()}
         return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text", "")}
+
+    @staticmethod
+    def _blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
+        blocks = args.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else list(blocks)  # form calls send JSON text
 
     def _api_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         key = (args.get("channel", ""), args.get("ts", ""))

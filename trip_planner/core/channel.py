@@ -68,6 +68,12 @@ class Channel(ABC):
     #: The platform's prefix of message ids and session user ids ("slack", "discord", "console").
     platform: str
 
+    #: Whether the platform shows feedback controls (👍/👎 buttons) under an answer. When true, the
+    #: core calls `post` with `controls=True` for the last part of each answer that belongs to a
+    #: conversation (so a click can end or flag it, as a reaction does); platforms without controls
+    #: never receive the keyword.
+    feedback_controls: bool = False
+
     @abstractmethod
     def render(self, text: str) -> list[str]:
         """The answer's Markdown as the platform's messages, in order (converted, then split with
@@ -80,7 +86,8 @@ class Channel(ABC):
         lookup) is keyed by `inbound.message_id` and `part`. `progress` (part 0 only) is the
         indicator this answer replaces, when the platform shows one in place. Returns the message
         ref the core remembers for reactions, or None when the platform did not take it (the
-        recovery sweep tries again). Raises `PlaceGone` when it never will."""
+        recovery sweep tries again). Raises `PlaceGone` when it never will. Channels with
+        `feedback_controls` also take a keyword `controls: bool` (show the buttons under this part)."""
 
     async def show_progress(self, inbound: Inbound) -> Any:
         """Show that a turn is running (placeholder, status, typing); returns a handle or None."""

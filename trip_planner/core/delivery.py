@@ -108,9 +108,12 @@ class Deliveries:
             already, progress = dict(posted.parts), progress or posted.progress
         refs: list[str] = []
         complete = True
+        # Feedback buttons go under the last part of an answer in a conversation (what a 👍 can end).
+        controls = channel.feedback_controls and reply.conversation_id is not None and reply.status == "answered"
         for index, text in enumerate(parts):
+            extra: dict[str, Any] = {"controls": True} if controls and index == len(parts) - 1 else {}
             ref = already.get(index) or await channel.post(
-                inbound, index, text, progress=progress if index == 0 else None
+                inbound, index, text, progress=progress if index == 0 else None, **extra
             )
             if ref is None:
                 complete = False  # the rest waits for the sweep, so the parts stay in order

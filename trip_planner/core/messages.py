@@ -38,7 +38,9 @@ class Reaction:
     emoji: str
 
 
-ReactionOutcome = Literal["satisfied", "unsatisfied", "ignored"]
+# "not_owner": someone else's click on a feedback button (only `react(..., button=True)` says so;
+# a stranger's emoji reaction is simply "ignored").
+ReactionOutcome = Literal["satisfied", "unsatisfied", "ignored", "not_owner"]
 
 
 def clean_text(text: str) -> str:

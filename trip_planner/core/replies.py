@@ -64,3 +64,22 @@ FORGOTTEN_TRACES_LEFT = (
     "Done: everything the trip planner kept about you is erased. Copies in the team's tracing records "
     "could not be erased just now; the operators can erase them (they are told in the logs)."
 )
+
+
+# Feedback buttons under an answer (Slack's feedback buttons, Discord's buttons): labels and the
+# private note a person gets for clicking under someone else's answer.
+NOT_YOUR_TRIP = "Only the person who asked can close this trip."
+DONE_LABEL = "Done"
+REWORK_LABEL = "Rework"
+DONE_HINT = "Done: this plan works for me, close the trip"
+REWORK_HINT = "Rework: this plan needs changes"
+
+# Slack's status line under a DM while a turn runs (Slack shows "<App name> is planning your trip…")
+# and the loading messages it rotates through meanwhile (at most 10).
+STATUS = "is planning your trip…"
+LOADING_MESSAGES = (
+    "Reading your request…",
+    "Looking at flights…",
+    "Checking hotels…",
+    "Adding up the budget…",
+)

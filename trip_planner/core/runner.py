@@ -586,20 +586,33 @@ class TripPlannerRunner:
             log.warning("An answer to %s is still being posted; looking up %s without it", user_id, message_ref)
         return await self.sessions.store.conversation_for_message(message_ref=message_ref)
 
-    async def react(self, reaction: Reaction) -> ReactionOutcome:
+    async def react(self, reaction: Reaction, *, button: bool = False) -> ReactionOutcome:
         """A thumbs-up ends the conversation as satisfied; a thumbs-down records it and keeps it open.
 
         Only the conversation's own user, on one of the bot's answers in the current conversation.
+        Feedback buttons (`button=True`) take the same path, and two more rules, because a click is
+        not a toggle the platform keeps like an emoji: a stranger's click is "not_owner" (the adapter
+        tells them, privately), and the same button clicked again on the same answer is "ignored".
         """
         kind = reaction_kind(reaction.emoji)
         if kind is None:
             return "ignored"
+        if button:
+            owner = await self._owner(reaction)
+            if owner is None:
+                return "ignored"
+            if owner != reaction.user_id:
+                return "not_owner"
         conversation_id = await self.conversation_of(reaction.message_ref, user_id=reaction.user_id)
         if conversation_id is None:
             return "ignored"
         async with self.locks.hold(reaction.user_id):
             current = await self.sessions.current_conversation(reaction.user_id)
             if current is None or current.conversation_id != conversation_id:
+                return "ignored"
+            if button and not await self.sessions.store.claim_feedback(
+                message_ref=reaction.message_ref, kind=kind, conversation_id=conversation_id, user_id=reaction.user_id
+            ):
                 return "ignored"
             if kind == "satisfied":
                 await self.sessions.end_conversation(reaction.user_id, "satisfied")
@@ -608,3 +621,10 @@ class TripPlannerRunner:
             await self.sessions.record_feedback(conversation_id, "unsatisfied")
             self.metrics.feedback_given(reaction.user_id, "unsatisfied")
             return "unsatisfied"
+
+    async def _owner(self, reaction: Reaction) -> str | None:
+        """The session user id whose conversation the reacted-to answer belongs to (None: unknown)."""
+        if not await self.deliveries.gate.settled(reaction.user_id, timeout_s=DELIVERY_WAIT_S):
+            log.warning("An answer is still being posted; looking up %s without it", reaction.message_ref)
+        found = await self.sessions.store.owner_of_message(message_ref=reaction.message_ref)
+        return found[1] if found is not None else None
