@@ -16,7 +16,8 @@ from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core.messages import Reaction, Reply
 from trip_planner.core.replies import APOLOGY, EMPTY_PROMPT, TIMEOUT_APOLOGY
-from trip_planner.core.runner import TripPlannerRunner, reaction_kind
+from trip_planner.core.conversation_control import reaction_kind
+from trip_planner.core.runner import TripPlannerRunner
 from trip_planner.core.store import inbound
 
 SEED = [

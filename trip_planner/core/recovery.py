@@ -19,6 +19,7 @@ from trip_planner.core.channel import Channel
 from trip_planner.core.log_context import turn_context
 from trip_planner.core.messages import Reply
 from trip_planner.core.store import InboundRecord
+from trip_planner.core.turns import inbound_of
 
 if TYPE_CHECKING:
     from trip_planner.core.runner import TripPlannerRunner
@@ -61,8 +62,6 @@ class Recovery:
         return delivered
 
     async def _finish(self, channel: Channel, record: InboundRecord) -> bool:
-        from trip_planner.core.runner import inbound_of
-
         inbound = inbound_of(record)
         try:
             if record.status == "received":

@@ -3,13 +3,16 @@
 The order of the pipeline is the point: dedupe and persist the inbound message before any model work
 (a retry gets no second answer, a crash loses no message), then take the conversation's lock (one turn
 at a time per user id, in arrival order), then run ADK and record the result.
+
+This module holds the pipeline up to the turn and the process's parts; the turn itself is in
+`turns.py` and commands, erasure and feedback in `conversation_control.py` (base classes of the
+runner, so adapters keep one object to call).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,26 +26,26 @@ from google.adk.apps import App
 from google.adk.plugins.context_filter_plugin import ContextFilterPlugin
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import GetSessionConfig
-from google.genai import types
 
 from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core import replies, retention
-from trip_planner.core.erasure import find_user_ids, forget_locked
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
-from trip_planner.core.limits import Limits, check_message, trips_started_recently
+from trip_planner.core.limits import Limits, check_message
 from trip_planner.core.locks import ConversationLocks, Ticket
-from trip_planner.core.log_context import bind_conversation, turn_context
+from trip_planner.core.log_context import turn_context
 from trip_planner.core.metrics import Metrics
 from trip_planner.core.recovery import SWEEP_EVERY_S, Recovery
-from trip_planner.core.messages import Reaction, ReactionOutcome, Reply, ReplyStatus, clean_text
+from trip_planner.core.messages import Reply
 from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.tracing import Tracer, build_tracer
+from trip_planner.core.turns import inbound_of
 from trip_planner.core.workers import Workers
+from trip_planner.core.conversation_control import ConversationControl
 from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
@@ -51,12 +54,6 @@ log = logging.getLogger(__name__)
 # leaves the inbound log long enough to investigate a complaint.
 INBOUND_RETENTION_S = 7 * 86400
 
-# How long a reaction waits for the same user's answer to finish posting (see DeliveryGate).
-DELIVERY_WAIT_S = 15.0
-
-THUMBS_UP = {"+1", "thumbsup", "👍"}
-THUMBS_DOWN = {"-1", "thumbsdown", "👎"}
-_PUNCT = re.compile(r"[^\w\s]")
 
 
 @dataclass(frozen=True)
@@ -75,34 +72,7 @@ class AcceptedMessage:
         return self.inbound.message_id
 
 
-def inbound_of(record: InboundRecord) -> Inbound:
-    """A stored message as the core hands it to adapters (never the store's row type)."""
-    return Inbound(
-        message_id=record.message_id,
-        user_id=record.user_id,
-        text=record.text,
-        place=record.place,
-        reply_to=record.reply_to or {},
-    )
-
-
-def is_restart(text: str) -> bool:
-    """"new trip" or "start over" said on its own starts a new trip, on every platform."""
-    return _PUNCT.sub("", text).strip().lower() in replies.RESTART_WORDS
-
-
-def reaction_kind(emoji: str) -> str | None:
-    """Normalise platform emoji names: '+1::skin-tone-3' and '👍🏽' are both a thumbs-up."""
-    base = emoji.split("::", 1)[0].strip(":")
-    base = "".join(ch for ch in base if not 0x1F3FB <= ord(ch) <= 0x1F3FF)  # skin tone modifiers
-    if base in THUMBS_UP:
-        return "satisfied"
-    if base in THUMBS_DOWN:
-        return "unsatisfied"
-    return None
-
-
-class TripPlannerRunner:
+class TripPlannerRunner(ConversationControl):
     def __init__(
         self,
         settings: Settings,
@@ -379,252 +349,3 @@ class TripPlannerRunner:
     async def run_recovery(self, channel: Channel, *, every_s: float = SWEEP_EVERY_S) -> None:
         """Sweep at once and then every `every_s` until cancelled (an adapter's background task)."""
         await self.recovery.run(channel, every_s=every_s)
-
-    # -- one turn ------------------------------------------------------------------------------
-
-    def _rejection(self, inbound: Inbound, clean: str) -> str | None:
-        if inbound.attachments:
-            return replies.FILES_NOTE
-        if not clean:
-            return replies.EMPTY_PROMPT
-        if len(clean) > self.settings.max_message_chars:
-            return replies.too_long(self.settings.max_message_chars)
-        return None
-
-    async def turn(
-        self,
-        inbound: Inbound,
-        ticket: Ticket | None = None,
-        *,
-        channel: Channel | None = None,
-        on_start: Callable[[], Awaitable[None]] | None = None,
-    ) -> Reply:
-        """Answer one stored message under the person's lock, exactly once.
-
-        Across workers a person's messages are answered in the order they were received: under the
-        lock, an earlier unanswered message held by another live worker goes first (the lease is
-        given back until it is answered, at most `_patience_s`), and one left by a worker that
-        stopped is answered here first (and posted, with a `channel`).
-        """
-        user_id, message_id = inbound.user_id, inbound.message_id
-        clean = clean_text(inbound.text)
-        rejection = self._rejection(inbound, clean)
-        if rejection is not None:
-            return await self._finish(message_id, Reply(text=rejection, status="rejected"))
-        loop = asyncio.get_running_loop()
-        give_up_waiting_at = loop.time() + self._patience_s
-        state: dict[str, Any] = {}
-
-        async def ready() -> bool:
-            """Called with the person's lease held: answer, in order, each earlier unanswered
-            message that is ours (or a stopped worker's, adopted now); stop at one a live worker
-            holds, and wait for it (the lease is given back meanwhile), so the next check resumes
-            after it. Past `_patience_s` the held ones are left to their workers."""
-            mine, earlier = await self.workers.pending_of(user_id=user_id, message_id=message_id)
-            state["mine"] = mine
-            if mine is None or mine.status != "received":
-                return True  # answered meanwhile: nothing to wait for
-            for record, held in earlier:
-                if held:
-                    if loop.time() > give_up_waiting_at:
-                        continue
-                    return False
-                if record.worker_id != self.workers.worker_id and not await self.workers.adopt(message_id=record.message_id):
-                    return False  # another worker took it just now: it goes first
-                await self._answer_earlier(record, channel)
-            return True
-
-        async with self.locks.hold(user_id, ticket, ready=ready):
-            # Under the lock, so a recovery sweep and the live worker never both answer it.
-            seen: InboundRecord | None = state["mine"]
-            if seen is None:
-                # Erased (`forget`) while it waited for its turn: answering it would store it again.
-                log.info("Message %s was erased before its turn; not answering it", message_id)
-                return Reply(text="", status="duplicate")
-            if seen.status != "received":
-                return Reply(text=seen.answer or "", status="duplicate", conversation_id=seen.conversation_id)
-            if is_restart(clean):
-                return await self._finish(message_id, await self._restart(user_id))
-            if on_start is not None:
-                await on_start()
-            async with self._turn_slots:
-                return await self._run_turn(inbound, clean)
-
-    async def _restart(self, user_id: str) -> Reply:
-        """A new trip (under the person's lock), unless they started too many lately."""
-        if await trips_started_recently(self.sessions.store, user_id=user_id) >= self.limits.new_trips_per_hour:
-            return Reply(replies.TOO_MANY_TRIPS, "refused")
-        await self.sessions.create_new_session(user_id)
-        current = await self.sessions.current_conversation(user_id)
-        return Reply(replies.NEW_TRIP, "answered", current.conversation_id if current else None)
-
-    async def _answer_earlier(self, record: InboundRecord, channel: Channel | None) -> None:
-        """An earlier message of the same person that a stopped worker left: answered first."""
-        log.info("Answering message %s first: it came earlier and its worker stopped", record.message_id)
-        earlier = inbound_of(record)
-        with turn_context(earlier):
-            clean = clean_text(earlier.text)
-            rejection = self._rejection(earlier, clean)
-            if rejection is not None:
-                reply = await self._finish(record.message_id, Reply(text=rejection, status="rejected"))
-            elif is_restart(clean):
-                reply = await self._finish(record.message_id, await self._restart(record.user_id))
-            else:
-                reply = await self._run_turn(earlier, clean)
-            if channel is not None:
-                await self.deliveries.deliver(channel, earlier, reply, recovering=True)
-
-    async def _run_turn(self, inbound: Inbound, clean: str) -> Reply:
-        user_id, message_id = inbound.user_id, inbound.message_id
-        started = time.monotonic()
-        record = await self.sessions.conversation_for_turn(user_id)
-        conversation_id = record.conversation_id
-        bind_conversation(conversation_id)
-        status: ReplyStatus = "answered"
-        with self.tracer.turn(
-            user_id=user_id,
-            session_id=record.session_id,
-            conversation_id=conversation_id,
-            query=clean,
-            query_num=record.query_count + 1,
-        ) as turn:
-            try:
-                async with asyncio.timeout(self.settings.turn_timeout_s):
-                    answer = await self._run(user_id, record.session_id, clean)
-            except TimeoutError:
-                log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
-                answer, status = replies.TIMEOUT_APOLOGY, "failed"
-            except Exception:
-                log.exception("Turn failed in conversation %s", conversation_id)
-                answer, status = replies.APOLOGY, "failed"
-            turn.answer = answer
-        query_num = await self.sessions.add_query_to_conversation(
-            user_id,
-            clean,
-            answer,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            status=status,
-            trace_id=turn.trace_id,
-        )
-        self.metrics.turn(message_id, status, seconds=time.monotonic() - started)
-        return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
-
-    async def _run(self, user_id: str, session_id: str, text: str) -> str:
-        message = types.Content(role="user", parts=[types.Part(text=text)])
-        final: list[str] = []
-        async for event in self.adk_runner.run_async(
-            user_id=user_id, session_id=session_id, new_message=message, run_config=self._run_config
-        ):
-            if event.error_code:
-                raise RuntimeError(f"model error {event.error_code}: {event.error_message}")
-            if event.is_final_response() and event.content and event.content.parts:
-                final = [p.text for p in event.content.parts if p.text and not p.thought]
-        answer = "\n".join(final).strip()
-        if not answer:
-            raise RuntimeError("the agent finished without an answer")
-        return answer
-
-    async def _finish(self, message_id: str, reply: Reply) -> Reply:
-        await self.sessions.store.finish_inbound(
-            message_id=message_id,
-            status=reply.status if reply.status in ("failed", "refused") else "answered",
-            answer=reply.text,
-            conversation_id=reply.conversation_id,
-        )
-        self.metrics.turn(message_id, reply.status)
-        return reply
-
-    # -- conversation control -------------------------------------------------------------------
-
-    async def end_conversation(self, user_id: str, feedback: str | None = "satisfied") -> bool:
-        async with self.locks.hold(user_id):
-            return await self.sessions.end_conversation(user_id, feedback) is not None
-
-    async def new_conversation(self, user_id: str) -> str:
-        async with self.locks.hold(user_id):
-            await self.sessions.create_new_session(user_id)
-            record = await self.sessions.current_conversation(user_id)
-            assert record is not None
-            return record.conversation_id
-
-    async def command(self, user_id: str, word: str) -> str:
-        """A trip command from any platform ("new" or "end"), answered with the words to show."""
-        if word == "new":
-            async with self.locks.hold(user_id):
-                return (await self._restart(user_id)).text
-        ended = await self.end_conversation(user_id, "satisfied")
-        return replies.SATISFIED if ended else replies.NOTHING_TO_END
-
-    async def forget(self, patterns: list[str]) -> str:
-        """Erase a person ("forget me"): every session user id matching their platform identity's
-        `patterns`, ours and ADK's rows in one transaction under their locks, then their Opik threads.
-        Returns the words to confirm it."""
-        engine, app_name = self.sessions.engine, self.settings.app_name
-        user_ids = await find_user_ids(engine, patterns, app_name=app_name)
-        erased = await forget_locked(self.locks, engine, user_ids, app_name=app_name)
-        traces_erased = await self.tracer.delete_threads(list(erased.conversation_ids))
-        log.info("Erased a person on request: %d ids, %d conversations", len(erased.user_ids), len(erased.conversation_ids))
-        if not traces_erased:
-            log.warning("Erased conversations still in Opik: %s", ", ".join(erased.conversation_ids))
-            return replies.FORGOTTEN_TRACES_LEFT
-        return replies.FORGOTTEN
-
-    async def remember_answer(self, *, user_id: str, conversation_id: str, message_ref: str) -> None:
-        """Adapters call this with each platform message that carries an answer, for reactions."""
-        await self.sessions.store.remember_message(
-            message_ref=message_ref, conversation_id=conversation_id, user_id=user_id
-        )
-
-    async def conversation_of(self, message_ref: str, *, user_id: str | None = None) -> str | None:
-        """The conversation a remembered platform message belongs to (None when unknown).
-
-        With `user_id`, answers that user is being sent in this process are recorded first: a person
-        can react to (or reply under) an answer before the adapter has stored its message id.
-        """
-        if user_id is not None and not await self.deliveries.gate.settled(user_id, timeout_s=DELIVERY_WAIT_S):
-            log.warning("An answer to %s is still being posted; looking up %s without it", user_id, message_ref)
-        return await self.sessions.store.conversation_for_message(message_ref=message_ref)
-
-    async def react(self, reaction: Reaction, *, button: bool = False) -> ReactionOutcome:
-        """A thumbs-up ends the conversation as satisfied; a thumbs-down records it and keeps it open.
-
-        Only the conversation's own user, on one of the bot's answers in the current conversation.
-        Feedback buttons (`button=True`) take the same path, and two more rules, because a click is
-        not a toggle the platform keeps like an emoji: a stranger's click is "not_owner" (the adapter
-        tells them, privately), and the same button clicked again on the same answer is "ignored".
-        """
-        kind = reaction_kind(reaction.emoji)
-        if kind is None:
-            return "ignored"
-        if button:
-            owner = await self._owner(reaction)
-            if owner is None:
-                return "ignored"
-            if owner != reaction.user_id:
-                return "not_owner"
-        conversation_id = await self.conversation_of(reaction.message_ref, user_id=reaction.user_id)
-        if conversation_id is None:
-            return "ignored"
-        async with self.locks.hold(reaction.user_id):
-            current = await self.sessions.current_conversation(reaction.user_id)
-            if current is None or current.conversation_id != conversation_id:
-                return "ignored"
-            if button and not await self.sessions.store.claim_feedback(
-                message_ref=reaction.message_ref, kind=kind, conversation_id=conversation_id, user_id=reaction.user_id
-            ):
-                return "ignored"
-            if kind == "satisfied":
-                await self.sessions.end_conversation(reaction.user_id, "satisfied")
-                self.metrics.feedback_given(reaction.user_id, "satisfied")
-                return "satisfied"
-            await self.sessions.record_feedback(conversation_id, "unsatisfied")
-            self.metrics.feedback_given(reaction.user_id, "unsatisfied")
-            return "unsatisfied"
-
-    async def _owner(self, reaction: Reaction) -> str | None:
-        """The session user id whose conversation the reacted-to answer belongs to (None: unknown)."""
-        if not await self.deliveries.gate.settled(reaction.user_id, timeout_s=DELIVERY_WAIT_S):
-            log.warning("An answer is still being posted; looking up %s without it", reaction.message_ref)
-        found = await self.sessions.store.owner_of_message(message_ref=reaction.message_ref)
-        return found[1] if found is not None else None
