@@ -86,17 +86,18 @@ async def test_trip_planner_slack_stops_gracefully_on_sigterm(tmp_path: Path, sl
     process = await start_trip_planner_slack(tmp_path, env)
     try:
         await slack.wait_socket(timeout=30)
-        # The first chat.update is rate limited, so the answer is provably still in flight (waiting out
-        # Retry-After) when SIGTERM arrives: it must be delivered before the process exits.
-        slack.fail_next("chat.update", status=429, retry_after=2)
+        # The answer's first post is rate limited, so the answer is provably still in flight (waiting out
+        # Retry-After) when SIGTERM arrives: it must be delivered before the process exits. (In a DM the
+        # status line shows progress; the answer is a new message, not an edited placeholder.)
+        slack.fail_next("chat.postMessage", status=429, retry_after=2)
         await slack.send_envelope(slack.event_callback(slack.user_message(user=ALICE, channel=DM, text=LISBON)))
-        await wait_until(lambda: bool(slack.calls_to("chat.update", ok_only=False)), timeout=30, what="the first update")
+        await wait_until(lambda: bool(slack.calls_to("chat.postMessage", ok_only=False)), timeout=30, what="the first post")
         stdout, stderr = await sigterm(process)
     finally:
         await reap(process)
     log = stderr.decode()
     assert process.returncode == 0, log
-    assert [c.status for c in slack.calls_to("chat.update", ok_only=False)] == [429, 200]
+    assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [429, 200]
     assert "Lisbon" in answers(slack, DM)[0]
     assert slack.bot_token not in log and slack.app_token not in log
     assert stdout == b""
