@@ -378,3 +378,20 @@ async def test_forget_me_erases_the_persons_threads_in_opik_too(traced_runner: T
     assert await traced_runner.forget([SLACK_USER]) == replies.FORGOTTEN
     deletes = standin.recorded("POST", "/api/v1/private/traces/threads/delete")
     assert [d.body["thread_ids"] for d in deletes] == [[reply.conversation_id]]
+
+
+async def test_the_operators_forget_deletes_the_threads_in_opik_too(traced_runner: TripPlannerRunner, standin: OpikStandIn) -> None:
+    """`trip-planner sessions forget` as a real process, with Opik configured (the stand-in)."""
+    import os
+
+    reply = await traced_runner.ask(SLACK_USER, "Plan 5 days in Lisbon in May for 2 people")
+    env = {**os.environ, "DATABASE_URL": traced_runner.settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "trip_planner.cli", "sessions", "forget", SLACK_USER, "--yes",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "Deleted their 1 conversation thread(s) in Opik" in err.decode()
+    deletes = standin.recorded("POST", "/api/v1/private/traces/threads/delete")
+    assert [d.body["thread_ids"] for d in deletes] == [[reply.conversation_id]]

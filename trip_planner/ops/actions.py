@@ -86,6 +86,15 @@ async def forget(op: Operator, user_ids: Iterable[str]) -> erasure.Erased:
     return await erasure.forget_locked(op.locks, op.engine, user_ids, app_name=op.settings.app_name)
 
 
+async def delete_traces(op: Operator, conversation_ids: Iterable[str]) -> bool | None:
+    """Delete the erased conversations' threads in Opik (None: tracing is not configured here)."""
+    ids = list(conversation_ids)
+    tracer = op.sessions.tracer
+    if not ids or isinstance(tracer, NullTracer):
+        return None
+    return await tracer.delete_threads(ids)
+
+
 async def count_purgeable(op: Operator, *, days: float) -> int:
     return await retention.count_purgeable(
         op.engine, older_than_s=days * retention.DAY_S, idle_timeout_s=op.settings.conversation_idle_timeout_s

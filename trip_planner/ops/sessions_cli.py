@@ -162,7 +162,12 @@ async def _forget(args: argparse.Namespace, settings: Settings, console: Console
             sys.stderr.write("Nothing deleted.\n")
             return 1
         result = await actions.forget(op, people)
+        traces = await actions.delete_traces(op, result.conversation_ids)
     render.erased(console, result, as_json=args.json)
+    if traces is True:
+        sys.stderr.write(f"Deleted their {len(result.conversation_ids)} conversation thread(s) in Opik.\n")
+    elif traces is False:
+        sys.stderr.write("Their conversation threads could not be deleted in Opik (see the log); delete them there by these ids.\n")
     return 0
 
 
