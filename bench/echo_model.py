@@ -20,7 +20,11 @@ class EchoModel(BaseLlm):
             if content.role == "user" and content.parts:
                 said = " ".join(p.text for p in content.parts if p.text)
                 break
-        yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text=f"You said: {said[:200]}")]))
+        # Token counts as a real model reports them (else ADK's usage accounting warns on every turn).
+        usage = types.GenerateContentResponseUsageMetadata(prompt_token_count=len(said), candidates_token_count=10,
+                                                           total_token_count=len(said) + 10)
+        yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text=f"You said: {said[:200]}")]),
+                          usage_metadata=usage)
 
 
 def echo_agent() -> LlmAgent:
