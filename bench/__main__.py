@@ -1,9 +1,10 @@
 """Run every benchmark module in this folder, print one Markdown table, and write it with the date,
 the machine and the charts into bench/RESULTS.md (charts as PNG files beside it).
 
-`python -m bench bench_core bench_slack_ack` runs only the named modules; RESULTS.md is then still
-written, for those rows only. Each module's wall time is logged and listed under the table so the
-10-minute budget of `make bench` stays visible.
+`python -m bench bench_core bench_slack_ack` runs only the named modules and only prints their table,
+so a partial run never overwrites the full results; BENCH_WRITE_RESULTS=1 writes them (and their
+charts) anyway. Each module's wall time is logged and listed under the table so the 10-minute budget
+of `make bench` stays visible.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ async def main(selected: list[str]) -> None:
         log.info("%s took %.1f s", info.name, timings[-1][1])
     rows, series = split(results)
     sys.stdout.write(render(rows) + "\n")
+    if selected and os.environ.get("BENCH_WRITE_RESULTS") != "1":
+        return
     charts = await asyncio.to_thread(draw, series, RESULTS.parent)
     RESULTS.write_text(_report(rows, charts, timings))
     log.info("wrote %s and %d chart(s)", RESULTS, len(charts))

@@ -9,10 +9,16 @@ would in production, so the sender's own work does not sit on the app's event lo
 SQLite in a temporary folder, and on PostgreSQL too when BENCH_DATABASE_URL is set (the bare
 Bolt app is measured once and is the baseline of both).
 
-Size: the issue's 50 in flight and 1,000 in all (BENCH_ACK_IN_FLIGHT, BENCH_ACK_EVENTS), from
-BENCH_ACK_PEOPLE people writing DMs (default 100, so each sends 10, and per-person limits are raised
-in the app so that no message is refused). The first 50 events of each app are a warm-up and not
-counted. About 30 s in all on 2 cores, mostly our app answering while it acknowledges.
+Size: the issue's 50 in flight (BENCH_ACK_IN_FLIGHT) but 600 events in all, not 1,000
+(BENCH_ACK_EVENTS), to keep `make bench` within 10 minutes: p50 and p99 settle well before 600. They
+come from BENCH_ACK_PEOPLE people writing DMs (default 100; per-person limits are raised in the app so
+that no message is refused). The first 50 events of each app are a warm-up and not counted. About
+35 s in all with PostgreSQL on 2 cores.
+
+What this measures: acknowledgements arrive far faster than any app can answer, so our app's event
+loop is saturated by the turns it is answering (each message asks for a full plan: seven 200 ms model
+calls and the planner's CPU work), and an acknowledgement waits behind that work. The same app
+idle would acknowledge much faster; under load is the case Slack's 3-second limit is about.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from tests.conftest import reset_postgres
 from tests.standins.slack import SlackStandIn
 
 IN_FLIGHT = int(os.environ.get("BENCH_ACK_IN_FLIGHT", "50"))
-EVENTS = int(os.environ.get("BENCH_ACK_EVENTS", "1000"))
+EVENTS = int(os.environ.get("BENCH_ACK_EVENTS", "600"))
 PEOPLE = int(os.environ.get("BENCH_ACK_PEOPLE", "100"))
 WARM_UP = 50
 
@@ -117,7 +123,7 @@ def _results(name: str, ours: tuple[list[float], int], bare: tuple[list[float], 
 
 
 def _cdf(label: str, latencies: list[float]) -> Series:
-    return Series("ack_latency", label, tuple(latencies), kind="cdf", xlabel="time to HTTP 200 (ms)",
+    return Series("ack_latency", label, tuple(latencies), kind="cdf", xlabel="time to HTTP 200 (ms, log scale)", log_x=True,
                   title=f"Slack acknowledgement latency, {IN_FLIGHT} in flight", ylabel="share of events")
 
 

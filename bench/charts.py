@@ -49,7 +49,7 @@ def draw(series: list[Series], folder: Path) -> list[Path]:
         ax.set_ylabel(first.ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend()
-        notes = [n for s in lines for n in s.notes]
+        notes = list(dict.fromkeys(n for s in lines for n in s.notes))
         if notes:
             fig.text(0.01, 0.01, "; ".join(notes), fontsize=7, alpha=0.7)
         fig.tight_layout(rect=(0, 0.03 if notes else 0, 1, 1))
