@@ -11,10 +11,13 @@ and stops when its standard input closes.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import logging
+import os
 import sys
 
 from bench.bare_bolt import run_bare_bolt, serve_until_stdin_closes
+from bench.echo_model import echo_agent
 from bench.slow_model import SlowModel
 from bots.slack import SlackBot, SlackConfig
 from trip_planner.agents.concierge import build_concierge
@@ -26,7 +29,10 @@ async def _ours(api_url: str, secret: str, token: str, database_url: str) -> Non
     # Generous limits: the benchmark measures acknowledgement, not refusals (each person sends a few).
     settings = Settings(database_url=database_url, turn_timeout_s=120.0, max_concurrent_turns=64,
                         max_waiting_per_person=50, messages_per_minute=600)
-    runner = TripPlannerRunner(settings, agent=build_concierge(SlowModel()))
+    # BENCH_ACK_MODEL=echo: answers cost next to nothing, to tell the cost of storing apart from the
+    # cost of sharing the event loop with the turns being answered.
+    agent = echo_agent() if os.environ.get("BENCH_ACK_MODEL") == "echo" else build_concierge(SlowModel())
+    runner = TripPlannerRunner(settings, agent=agent)
     await runner.start()
     config = SlackConfig(bot_token=token, signing_secret=secret, api_url=api_url, port=0, host="127.0.0.1")
     bot = SlackBot(runner, config, drain_timeout_s=2.0)
@@ -39,11 +45,16 @@ async def _ours(api_url: str, secret: str, token: str, database_url: str) -> Non
 
 
 def main(argv: list[str]) -> None:
+    """BENCH_ACK_PROFILE=FILE writes a cProfile of the app's whole run to FILE (read it with pstats)."""
     kind, api_url, secret, token, database_url = argv[:5]
-    if kind == "ours":
-        asyncio.run(_ours(api_url, secret, token, database_url))
-    else:
-        asyncio.run(run_bare_bolt(api_url, secret, token))
+    app = _ours(api_url, secret, token, database_url) if kind == "ours" else run_bare_bolt(api_url, secret, token)
+    profile_to = os.environ.get("BENCH_ACK_PROFILE")
+    if not profile_to:
+        asyncio.run(app)
+        return
+    with cProfile.Profile() as profile:
+        asyncio.run(app)
+    profile.dump_stats(profile_to)
 
 
 if __name__ == "__main__":
