@@ -19,6 +19,8 @@ What this measures: acknowledgements arrive far faster than any app can answer, 
 loop is saturated by the turns it is answering (each message asks for a full plan: seven 200 ms model
 calls and the planner's CPU work), and an acknowledgement waits behind that work. The same app
 idle would acknowledge much faster; under load is the case Slack's 3-second limit is about.
+BENCH_ACK_MODEL=echo makes answers cost next to nothing (what is left is storing and the turns'
+database writes); BENCH_ACK_PROFILE=FILE writes a cProfile of our app's process to FILE.
 """
 
 from __future__ import annotations
