@@ -14,9 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from google.adk.agents import BaseAgent
 from google.adk.apps import App
 from google.adk.runners import Runner
-from google.adk.sessions import DatabaseSessionService
+from google.adk.sessions import BaseSessionService, DatabaseSessionService, InMemorySessionService
 from google.genai import types
 
 from bench.table import Row
@@ -33,9 +34,12 @@ CONCURRENT_USERS = 100
 
 
 class BareAdk:
-    def __init__(self, url: str) -> None:
-        self.service = DatabaseSessionService(url)
-        agent = build_concierge(build_model(Settings()))
+    """`url` "memory" means ADK's InMemorySessionService (nothing durable); `agent` defaults to the
+    concierge on the offline model."""
+
+    def __init__(self, url: str, *, agent: BaseAgent | None = None) -> None:
+        self.service: BaseSessionService = InMemorySessionService() if url == "memory" else DatabaseSessionService(url)
+        agent = agent or build_concierge(build_model(Settings()))
         self.runner = Runner(app=App(name="bench", root_agent=agent), session_service=self.service)
         self.sessions: dict[str, str] = {}
 
@@ -55,7 +59,8 @@ class BareAdk:
 
     async def close(self) -> None:
         await self.runner.close()
-        await self.service.close()
+        if isinstance(self.service, DatabaseSessionService):
+            await self.service.close()
 
 
 class Ours:

@@ -1,0 +1,92 @@
+"""One system of the memory benchmark, in a fresh process so that neither system's freed memory is
+reused by the other. Started as `python -m bench.memory_proc ours|bare COUNT DATABASE_URL`; prints one
+JSON line: bytes traced (tracemalloc) and RSS bytes added by COUNT idle conversations.
+
+Warm-up first (imports, caches, the first session), then tracemalloc starts, so only what the
+conversations add is traced; after the turns the loop idles briefly and the garbage is collected.
+Allocations made by the import machinery are left out: ADK tries to import its optional A2A agent on
+every agent run (`a2a` is not installed, so the import fails each time), and the bytecode the last
+attempt read, about 3.8 MB, stays referenced until the next attempt; once traced, it is a constant,
+not conversations' memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import sys
+import tracemalloc
+from pathlib import Path
+
+from bench.bench_core import BareAdk
+from bench.echo_model import echo_agent
+from trip_planner.config import Settings
+from trip_planner.core.runner import TripPlannerRunner
+
+IMPORTS = [tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+           tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>")]
+AT_ONCE = 50  # conversations in flight while they are being created
+
+
+def _rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class _Ours:
+    def __init__(self, url: str) -> None:
+        self.runner = TripPlannerRunner(Settings(database_url=url, turn_timeout_s=120.0, max_concurrent_turns=1000),
+                                        agent=echo_agent())
+
+    async def ask(self, user_id: str, text: str) -> str:
+        reply = await self.runner.ask(user_id, text)
+        if reply.status != "answered":
+            raise RuntimeError(reply.status)
+        return reply.text
+
+    async def close(self) -> None:
+        await self.runner.close()
+
+
+async def _conversations(system: _Ours | BareAdk, prefix: str, count: int) -> None:
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for n in queue:
+            await system.ask(f"bench:{prefix}{n}", "I want to plan a trip to Lisbon in May for 4 days")
+
+    await asyncio.gather(*(worker() for _ in range(AT_ONCE)))
+
+
+async def main(kind: str, count: int, url: str) -> None:
+    system: _Ours | BareAdk
+    if kind == "ours":
+        system = _Ours(url)
+        await system.runner.start()
+    else:
+        system = BareAdk("memory", agent=echo_agent())
+    try:
+        await _conversations(system, "warm", 100)
+        await asyncio.sleep(0.2)
+        gc.collect()
+        rss = _rss()
+        tracemalloc.start()
+        await _conversations(system, "idle", count)
+        await asyncio.sleep(0.5)  # idle: whatever a finished turn schedules has run
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot().filter_traces(IMPORTS)
+        traced = sum(stat.size for stat in snapshot.statistics("filename"))
+        tracemalloc.stop()
+        added_rss = _rss() - rss
+    finally:
+        await system.close()
+    sys.stdout.write(json.dumps({"traced": traced, "rss": added_rss}) + "\n")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else ""))
