@@ -31,10 +31,12 @@ ALICE_IDS = ("slack:T1ACME:C1GEN:UALICE7", "slack:T1ACME:D1DM:UALICE7")
 ALICE_WORDS = ("UALICE7", "Zanzibar")  # what names her: her Slack id, and a place only she spoke of
 BOB_ID = "slack:T1ACME:C1GEN:UBOBBY8"  # same channel as Alice
 BOB_WORDS = ("UBOBBY8", "Reykjavik")
-DAVE_DISCORD = "4242"
-DAVE_IDS = ("discord:4242", "discord:555:777:4242")
-# Not Dave: a longer snowflake ending the same way, and the same digits in another field.
-NOT_DAVE_IDS = ("discord:42420", "discord:555:4242:99")
+# Realistic snowflakes: a short id like "4242" would also turn up inside the random hex of other
+# rows' ids (session ids, trace ids), and a table scan for it would find it by chance.
+DAVE_DISCORD = "424242424242424242"
+DAVE_IDS = (f"discord:{DAVE_DISCORD}", f"discord:555:777:{DAVE_DISCORD}")
+# Not Dave: a longer snowflake starting the same way, and the same digits in another field.
+NOT_DAVE_IDS = (f"discord:{DAVE_DISCORD}0", f"discord:555:{DAVE_DISCORD}:99")
 
 
 def settings_for(url: str, **changes: Any) -> Settings:

@@ -12,6 +12,7 @@ from tests.ops_world import (
     ALICE_WORDS,
     BOB_ID,
     BOB_WORDS,
+    DAVE_DISCORD,
     DAVE_IDS,
     NOT_DAVE_IDS,
     populate,
@@ -87,7 +88,7 @@ async def test_a_platform_identity_finds_every_session_user_id_of_that_person(da
     engine = create_engine(database_url)
     try:
         slack = await erasure.find_user_ids(engine, identities.slack_patterns(":".join(ALICE_SLACK)), app_name=APP)
-        discord = await erasure.find_user_ids(engine, identities.discord_patterns("4242"), app_name=APP)
+        discord = await erasure.find_user_ids(engine, identities.discord_patterns(DAVE_DISCORD), app_name=APP)
         nobody = await erasure.find_user_ids(engine, identities.slack_patterns("T9OTHER:UALICE7"), app_name=APP)
     finally:
         await engine.dispose()
@@ -166,7 +167,7 @@ def test_the_patterns_match_the_ids_the_adapters_build() -> None:
     for channel in ("C1GEN", "D1DM"):
         assert any(r.fullmatch(slack_identity.session_user_id("T1ACME", channel, "UALICE7")) for r in slack)
     assert not any(r.fullmatch(slack_identity.session_user_id("T1ACME", "C1GEN", "UBOBBY8")) for r in slack)
-    discord = [erasure.pattern_regex(p) for p in identities.discord_patterns("4242")]
-    assert any(r.fullmatch(discord_identity.session_user_id(user_id=4242)) for r in discord)
-    assert any(r.fullmatch(discord_identity.session_user_id(user_id=4242, guild_id=555, channel_id=777)) for r in discord)
-    assert not any(r.fullmatch(discord_identity.session_user_id(user_id=42420)) for r in discord)
+    discord = [erasure.pattern_regex(p) for p in identities.discord_patterns(DAVE_DISCORD)]
+    assert any(r.fullmatch(discord_identity.session_user_id(user_id=int(DAVE_DISCORD))) for r in discord)
+    assert any(r.fullmatch(discord_identity.session_user_id(user_id=int(DAVE_DISCORD), guild_id=555, channel_id=777)) for r in discord)
+    assert not any(r.fullmatch(discord_identity.session_user_id(user_id=int(DAVE_DISCORD + "0"))) for r in discord)

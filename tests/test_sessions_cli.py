@@ -20,6 +20,7 @@ from tests.ops_world import (
     ALICE_WORDS,
     BOB_ID,
     BOB_WORDS,
+    DAVE_DISCORD,
     DAVE_IDS,
     NOT_DAVE_IDS,
     World,
@@ -151,10 +152,10 @@ async def test_forget_a_slack_user_across_channels_after_confirmation(world: Wor
 
 
 async def test_forget_a_discord_user_and_a_plain_user_id(world: World, cli: Cli) -> None:
-    erased = await cli.json("forget", "--discord-user", "4242", "--yes")
+    erased = await cli.json("forget", "--discord-user", DAVE_DISCORD, "--yes")
     assert erased["user_ids"] == sorted(DAVE_IDS)
-    assert await rows_matching(cli.url, re.compile(r"(?<!\d)4242(?![\d:])")) == []
-    assert await rows_matching(cli.url, re.compile(r"42420")) != []
+    assert await rows_matching(cli.url, re.compile(rf"(?<!\d){DAVE_DISCORD}(?![\d:])")) == []
+    assert await rows_matching(cli.url, re.compile(rf"{DAVE_DISCORD}0")) != []
     assert [await sessions_of(cli.url, u) for u in NOT_DAVE_IDS] == [1, 1]
     erased = await cli.json("forget", BOB_ID, "--yes")
     assert erased["user_ids"] == [BOB_ID] and erased["rows"]["events"] > 0
