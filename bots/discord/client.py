@@ -215,6 +215,9 @@ class _PlannerMixin:
                 log.warning("Dropped a malformed Discord message (%s)", type(err).__name__)
                 return
             if inbound is not None:
+                # After a reconnect, the messages missed meanwhile are stored first, so this one
+                # cannot be answered (and recorded) ahead of the same person's older ones.
+                await self.catch_up.stored_missed()
                 await self._answer(inbound)
         finally:
             self.handled["message"] += 1

@@ -23,7 +23,7 @@ from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.inflight import InFlight
 
 if TYPE_CHECKING:
-    from trip_planner.core.runner import TripPlannerRunner
+    from trip_planner.core.runner import AcceptedMessage, TripPlannerRunner
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ WINDOW_S = 24 * 3600.0  # places with a stored message this recent
 MAX_PLACES = 200  # places per pass, the most recently active first
 MAX_MESSAGES = 300  # messages read per place and pass
 CONCURRENCY = 4  # places read at once
+STORE_WAIT_S = 10.0  # how long a live message waits for a pass to store the missed ones
 
 
 class CatchUp:
@@ -62,10 +63,16 @@ class CatchUp:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._asked_at = 0.0
+        # Clear from a pass being asked for until it has stored every missed message it found: a
+        # live message waits for that (`stored_missed`), so it cannot be stored, and answered, ahead
+        # of the same person's older missed ones.
+        self._missed_stored = asyncio.Event()
+        self._missed_stored.set()
 
     def request(self, *, received_before: float | None = None) -> None:
         """Run a pass soon; messages received from `received_before` (default: now) on are left out."""
         self._asked_at = received_before or time.time()
+        self._missed_stored.clear()
         if self._task is not None and not self._task.done():
             self._again = True
             return
@@ -83,6 +90,14 @@ class CatchUp:
             if self._on_pass is not None:
                 self._on_pass()
             again = self._again
+        self._missed_stored.set()
+
+    async def stored_missed(self, *, timeout_s: float = STORE_WAIT_S) -> None:
+        """Wait (bounded) until a pass asked for has stored the messages it found missing."""
+        try:
+            await asyncio.wait_for(self._missed_stored.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("Catch-up still storing missed messages after %.0fs; answering a live one meanwhile", timeout_s)
 
     async def run(self, *, received_before: float | None = None) -> int:
         """One pass; returns how many messages were taken. `received_before` (when the pass was
@@ -96,28 +111,49 @@ class CatchUp:
             return 0
         slots = asyncio.Semaphore(self.concurrency)
 
-        async def one(place: Inbound) -> int:
+        async def one(place: Inbound) -> list[AcceptedMessage]:
             async with slots:
                 return await self._place(place)
 
-        taken = sum(await asyncio.gather(*(one(p) for p in places)))
+        found = await asyncio.gather(*(one(p) for p in places))
+        if not self._again:
+            self._missed_stored.set()  # every missed message is stored: live ones may go now
+        answered = await asyncio.gather(*(self._answer(accepted) for accepted in found))
+        taken = sum(answered)
         if taken:
             log.info("Caught up on %d missed %s message(s) in %d place(s)", taken, self.channel.platform.capitalize(), len(places))
         return taken
 
-    async def _place(self, last: Inbound) -> int:
-        taken = read = 0
+    async def _place(self, last: Inbound) -> list[AcceptedMessage]:
+        """Read a place's missed messages and store them, in order (answered after every place is
+        stored, so nothing received live meanwhile gets ahead of them)."""
+        accepted: list[AcceptedMessage] = []
+        read = 0
         try:
             async for inbound in self.channel.read_after(last, limit=self.max_messages):
                 if not self.inflight.accepting:
                     break
                 read += 1
-                if self.wait_for_answers:
-                    taken += not (await self.runner.handle(inbound, self.channel)).duplicate
-                else:
-                    taken += await self.runner.take(inbound, self.channel, self.inflight)
+                stored = await self.runner.accept(inbound)
+                if stored is not None:
+                    accepted.append(stored)
         except Exception:
             log.exception("Catching up %s failed; the rest of that place waits for the next pass", last.place)
         if read >= self.max_messages:
             log.warning("%s has more than %d messages after the last one stored; later ones wait", last.place, self.max_messages)
-        return taken
+        return accepted
+
+    async def _answer(self, accepted: list[AcceptedMessage]) -> int:
+        """Answer one place's stored missed messages in order: awaited (a finished pass means
+        answered), or handed to tracked tasks."""
+        for message in accepted:
+            if self.wait_for_answers:
+                try:
+                    await self.runner.answer(message, self.channel)
+                except Exception:
+                    log.exception("Could not answer missed message %s; the recovery sweep will", message.message_id)
+            else:
+                self.inflight.spawn(
+                    self.runner.answer(message, self.channel), f"answer-{message.message_id}", on_done=message.ticket.release
+                )
+        return len(accepted)
