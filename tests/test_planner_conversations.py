@@ -85,7 +85,8 @@ CASES: dict[str, list[Turn]] = {
     "a past month": [T("Berlin in January 2020", "already passed", f"January {upcoming(1)}")],
     "exact future dates": [T(f"Lisbon from 3 to 9 June {upcoming(6) + 1}", "3 June – 9 June", "7 days")],
     "ambiguous month": [
-        T("Porto in May or June", "Which month would you prefer", "**May** or **June**", refuse=("°C",)),
+        T("Porto in May or June", "Which month would you prefer", "**May** or **June**", "Side by side",
+          "Porto in May", "Porto in June", refuse=("Weather in Porto",)),
         T("June", "Weather in Porto in June"),
     ],
     "a season is not a month": [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from trip_planner.agents.destinations import ALIASES, Destination
+from trip_planner.agents.destinations import ALIASES, REGIONS, Destination
 
 # Relative cost level by country for cities outside the curated table (1.0 = mid-priced Europe).
 # A stated model input, not data: unknown countries get 0.9.
@@ -44,6 +44,8 @@ class Place:
     cost_index: float
     airports: tuple[str, ...]
     curated: bool
+    # The curated entry (climate normals, highlights, kinds), when the place is in the table.
+    destination: Destination | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,7 +100,7 @@ def airports() -> dict[str, dict[str, Any]]:
 
 
 def _from_destination(d: Destination) -> Place:
-    return Place(d.name, d.country, d.country_code, d.latitude, d.longitude, d.currency, d.cost_index, d.airports, True)
+    return Place(d.name, d.country, d.country_code, d.latitude, d.longitude, d.currency, d.cost_index, d.airports, True, d)
 
 
 def _nearby_airports(lat: float, lon: float, *, radius_km: float = 60.0, limit: int = 3) -> tuple[str, ...]:
@@ -144,17 +146,31 @@ def resolve_place(name: str) -> Place | None:
         served = resolve_place(ap["city"]) if ap["city"] and fold(ap["city"]) != key else None
         if served is not None:
             return Place(served.name, served.country, served.country_code, ap["lat"], ap["lon"], served.currency,
-                         served.cost_index, (code,), served.curated)
+                         served.cost_index, (code,), served.curated, served.destination)
         country = countries.get(ap["country"], {})
         return Place(ap["city"] or ap["name"], country.get("name", ap["country"]), ap["country"], ap["lat"], ap["lon"],
                      country.get("currencycode", "USD"), COUNTRY_COST.get(ap["country"], 0.9), (code,), False)
     return None
 
 
+# Other names and spellings people use for countries (geonames has one English name each).
+COUNTRY_ALIASES: dict[str, str] = {
+    "espana": "ES", "italia": "IT", "deutschland": "DE", "holland": "NL", "netherlands": "NL", "the netherlands": "NL",
+    "usa": "US", "the usa": "US", "the us": "US", "united states of america": "US", "america": "US", "the states": "US",
+    "uk": "GB", "the uk": "GB", "britain": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "czech republic": "CZ", "turkiye": "TR", "osterreich": "AT", "schweiz": "CH", "suisse": "CH",
+    "hellas": "GR", "nippon": "JP", "korea": "KR", "uae": "AE", "the uae": "AE", "emirates": "AE",
+    "polska": "PL", "magyarorszag": "HU", "hrvatska": "HR", "eire": "IE",
+}
+
+
 def resolve_country(name: str) -> dict[str, Any] | None:
-    """A country by name (geonames), so "Japan" can be answered with its biggest cities."""
-    _, _, by_name = _geonames()
-    return by_name.get(fold(name))
+    """A country by name (geonames, or a common other name), so "Japan" can be answered with its cities."""
+    _, countries, by_name = _geonames()
+    key = fold(name)
+    if key in COUNTRY_ALIASES:
+        return countries.get(COUNTRY_ALIASES[key])
+    return by_name.get(key)
 
 
 def biggest_cities(country_code: str, limit: int = 4) -> list[str]:

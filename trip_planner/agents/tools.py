@@ -111,14 +111,15 @@ def get_destination_overview(city: str) -> dict[str, Any]:
 
 
 def get_typical_weather(city: str, month: str) -> dict[str, Any]:
-    """Estimate typical weather in a city for a month (from latitude and season, not a forecast).
+    """Typical weather in a place for a month: climate normals for curated places (mean high, low and
+    rain, with the source), a latitude-and-season estimate elsewhere. Never a forecast.
 
     Args:
-        city: Destination city, e.g. "Paris".
+        city: Destination city, island or region, e.g. "Paris" or "Mallorca".
         month: Month name, e.g. "March".
 
     Returns:
-        Estimated average high and low in °C, a one-word feel and a rain hint, labelled as an estimate.
+        Average high and low in °C, rain (mm when known), a one-word feel and a rain hint, with the basis.
     """
     place = resolve_place(city)
     if place is None:
@@ -130,8 +131,8 @@ def get_typical_weather(city: str, month: str) -> dict[str, Any]:
         "status": "ok",
         "city": place.name,
         "month": MONTHS[month_num - 1],
-        **est.typical_weather(place, month_num),
-        "note": "typical conditions estimated from latitude and season, not a forecast",
+        **(weather := est.typical_weather(place, month_num)),
+        "note": f"typical conditions ({weather['source']}), an estimate and not a forecast",
     }
 
 
@@ -202,6 +203,10 @@ def update_trip_plan(
     end_date: str | None = None,
     days: int | None = None,
     travellers: int | None = None,
+    children: int | None = None,
+    leg_days: list[int] | None = None,
+    wishes: list[str] | None = None,
+    region: str | None = None,
     budget_amount: float | None = None,
     budget_currency: str | None = None,
     hotel_class: str | None = None,
@@ -224,7 +229,14 @@ def update_trip_plan(
         start_date: Exact first day, YYYY-MM-DD.
         end_date: Exact last day, YYYY-MM-DD.
         days: Length of the trip in days.
-        travellers: Number of travellers.
+        travellers: Number of travellers, children included.
+        children: How many of the travellers are children or babies.
+        leg_days: Days in each destination, in the order of destinations (e.g. [4, 2] for "Rome 4 days, then
+            2 days in Florence"); the trip's days become their sum.
+        wishes: What kind of trip, for suggestions and packing: warm, sunny, beach, island, snow, ski, city,
+            culture, food, nature, hiking, christmas-markets, family, romance, nightlife.
+        region: Where to look when no destination is named: Europe, Asia, North America, South America,
+            Africa, Middle East or Oceania.
         budget_amount: The total budget.
         budget_currency: ISO currency code of the budget, e.g. "USD" or "EUR".
         hotel_class: One of budget, mid-range, upscale, luxury.
@@ -294,6 +306,20 @@ def update_trip_plan(
             trip["end_date"] = (first + dt.timedelta(days=trip["days"] - 1)).isoformat()
     if travellers is not None and int(travellers) >= 1:
         trip["travellers"] = min(int(travellers), 30)
+    if children is not None and int(children) >= 0:
+        trip["children"] = min(int(children), max(0, int(trip.get("travellers") or 1) - 1))
+    if leg_days and len(leg_days) == len(trip.get("destinations") or []) and all(int(n) >= 1 for n in leg_days):
+        trip["leg_days"] = [min(int(n), 90) for n in leg_days]
+        trip["days"] = sum(trip["leg_days"])
+        if trip.get("start_date"):
+            first = dt.date.fromisoformat(trip["start_date"])
+            trip["end_date"] = (first + dt.timedelta(days=trip["days"] - 1)).isoformat()
+    elif destinations is not None or days is not None:
+        trip.pop("leg_days", None)  # the split no longer matches the places or the length
+    if wishes is not None:
+        trip["wishes"] = sorted({w.strip().lower() for w in wishes if w.strip()})[:8]
+    if region:
+        trip["region"] = region.strip()
     if budget_amount is not None and float(budget_amount) > 0:
         trip["budget"] = {"amount": float(budget_amount), "currency": _currency(budget_currency)}
     if hotel_class in est.HOTEL_CLASSES:
@@ -446,7 +472,7 @@ def convert_currency(amount: float, from_currency: str, to_currency: str) -> dic
 def estimate_trip_budget(
     destinations: list[str], days: int = DEFAULT_DAYS, travellers: int = 1, month: str | None = None,
     origin: str | None = None, hotel_class: str = "mid-range", pace: str = "moderate", currency: str = "USD",
-    budget_amount: float | None = None, budget_currency: str | None = None,
+    budget_amount: float | None = None, budget_currency: str | None = None, leg_days: list[int] | None = None,
 ) -> dict[str, Any]:
     """Estimate a whole trip's cost (flights, hotels, daily spending) and compare it with the budget.
 
@@ -461,7 +487,10 @@ def estimate_trip_budget(
         currency: ISO currency code for the results.
         budget_amount: The traveller's total budget, if given.
         budget_currency: The budget's currency code.
+        leg_days: Days in each destination, in order (shared evenly if omitted).
     """
+    from trip_planner.agents.costs import nights_per_leg
+
     places: list[Place] = []
     for name in destinations:
         place = resolve_place(name)
@@ -475,8 +504,11 @@ def estimate_trip_budget(
     hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
     month_num = est.month_number(month)
     rooms = math.ceil(travellers / 2)
-    day_split = split_days(days, len(places))
-    night_split = split_days(nights_for(days), len(places)) if nights_for(days) >= len(places) else [1] * len(places)
+    valid_legs = leg_days if leg_days and len(leg_days) == len(places) and all(int(n) >= 1 for n in leg_days) else None
+    day_split = [int(n) for n in valid_legs] if valid_legs else split_days(days, len(places))
+    if valid_legs:
+        days = sum(day_split)
+    night_split = nights_per_leg(days, len(places), valid_legs)
     hotels = sum(est.nightly_rate_usd(p, month_num, hotel_class) * rooms * n for p, n in zip(places, night_split))
     daily = sum(est.daily_spend_usd(p, pace) * travellers * d for p, d in zip(places, day_split))
     flights: float | None = None

@@ -15,7 +15,9 @@ from typing import Any
 
 from trip_planner.agents import estimates as est
 from trip_planner.agents.destinations import ALIASES
+from trip_planner.agents.tools import DEFAULT_DAYS, split_days
 from trip_planner.agents.places import fold, resolve_country, resolve_place
+from trip_planner.models import asks, edits
 
 _MONTH_ALT = r"january|february|march|april|may|june|july|august|september|october|november|december|" \
     r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
@@ -49,15 +51,17 @@ _CURRENCY_WORDS = {
     "dkk": "DKK", "czk": "CZK", "pln": "PLN", "huf": "HUF", "try": "TRY", "mxn": "MXN", "brl": "BRL",
     "inr": "INR", "rupees": "INR", "cny": "CNY", "yuan": "CNY", "hkd": "HKD", "sgd": "SGD", "thb": "THB",
     "baht": "THB", "krw": "KRW", "won": "KRW", "zar": "ZAR", "rand": "ZAR", "aed": "AED", "dirhams": "AED",
-    "isk": "ISK",
+    "isk": "ISK", "reais": "BRL", "real": "BRL", "pesos": "MXN", "lira": "TRY", "forint": "HUF", "zloty": "PLN",
+    "zlotys": "PLN", "koruna": "CZK", "crowns": "CZK", "kronor": "SEK", "kroner": "NOK",
 }
 _DOLLAR_KINDS = {"canadian": "CAD", "australian": "AUD", "new zealand": "NZD", "singapore": "SGD", "hong kong": "HKD"}
-_SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "HK$": "HKD", "$": "USD", "€": "EUR",
-            "£": "GBP", "¥": "JPY"}
+_SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "HK$": "HKD", "R$": "BRL", "$": "USD",
+            "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "฿": "THB"}
 _CODE_ALT = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
 _MONEY = re.compile(
-    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|\$|€|£|¥)\s?(?P<num1>\d[\d,.]{0,15})(?P<k1>\s?k\b)?"
-    rf"|(?<![\d,.])(?P<num2>\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s+)?(?P<code>{_CODE_ALT})\b",
+    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|R\$|\$|€|£|¥|₹|₩|฿)\s?(?P<num1>\d[\d,.]{0,15})(?P<k1>\s?k\b)?"
+    rf"|(?<![\d,.])(?P<num2>\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s{{1,3}})?(?P<code>{_CODE_ALT})\b"
+    r"|(?<![\d,.])(?P<num3>\d[\d,.]{0,15})(?P<k3>\s?k)?\s?(?P<sym3>€|£|\$|¥)",
     re.IGNORECASE,
 )
 _BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]{0,15})(?P<k>\s?k\b)?", re.IGNORECASE)
@@ -119,6 +123,14 @@ class Parsed:
     ambiguous_months: list[str] = field(default_factory=list)
     greeting: bool = False
     thanks: bool = False
+    small_talk: bool = False
+    raw: str = ""
+    # What the message asks for beyond facts (see asks.py): suggestions, official sources, a comparison.
+    discover: bool = False
+    country: str | None = None  # a country named as where to go ("a week in Italy")
+    official: str | None = None  # visa, health or safety
+    official_country: str | None = None
+    compare: dict[str, Any] = field(default_factory=dict)  # destinations, months or hotel_classes: two options
 
 
 @dataclass(frozen=True)
@@ -232,6 +244,17 @@ def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | 
     if iso:
         return dt.date.fromisoformat(iso[0]), dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
     day = r"(\d{1,2})(?:st|nd|rd|th)?"
+    back = re.search(rf"\b(?:return(?:ing)?|back|fly(?:ing)? back|com(?:e|ing) back|home)\s{{1,3}}(?:on\s{{1,3}})?(?:the\s{{1,3}})?"
+                     rf"(?:{day}(?:\s{{1,3}}of)?\s{{1,3}}({_MONTH_ALT})\b|({_MONTH_ALT})\.?\s{{1,3}}{day}\b)(?:,?\s{{1,3}}(20\d\d))?",
+                     text, re.IGNORECASE)
+    if back:
+        # "... on 3 June and return on 14 June": the return is the last day; the rest gives the first.
+        first, _ = _explicit_dates(text[:back.start()] + " " * (back.end() - back.start()) + text[back.end():], now)
+        year = back.group(5) or (str(first.year) if first else None)
+        last = parse(back.group(1) or back.group(4), back.group(2) or back.group(3), year)
+        if first is not None and last is not None and last < first:
+            last = last.replace(year=last.year + 1)
+        return first, last
     rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if rng:
         first, last = parse(rng.group(1), rng.group(3), rng.group(4)), parse(rng.group(2), rng.group(3), rng.group(4))
@@ -262,7 +285,10 @@ def _duration(text: str, trip: dict[str, Any]) -> int | None:
     if less and current:
         return max(1, current - _number(less.group(1) or less.group(4)))
     weekend = re.search(r"\b(long weekend|weekend)\b", text, re.IGNORECASE)
-    days = re.findall(rf"\b{_NUM}[\s-]+(days?|nights?)\b", text, re.IGNORECASE)
+    # "a day trip", "100 euros a day", "2 day trips" are not the trip's length.
+    days = [(m.group(1), m.group(2)) for m in re.finditer(rf"\b{_NUM}[\s-]+(days?|nights?)\b(?![\s-]{{0,2}}trips?\b)",
+                                                          text, re.IGNORECASE)
+            if m.group(1).lower() not in ("a", "an")]
     if days:
         count, unit = days[-1]
         n = _number(count)
@@ -313,7 +339,10 @@ def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[flo
             continue
         if m.group("sym"):
             amount = _amount(m.group("num1"), m.group("k1"))
-            currency = _SYMBOLS[m.group("sym").upper() if m.group("sym") != "€" else "€"]
+            currency = _SYMBOLS[m.group("sym").upper()]
+        elif m.group("sym3"):
+            amount = _amount(m.group("num3"), m.group("k3"))
+            currency = _SYMBOLS[m.group("sym3")]
         else:
             amount = _amount(m.group("num2"), m.group("k2"))
             word = m.group("code").lower()
@@ -342,10 +371,85 @@ def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[flo
     return amount, currency
 
 
+def _countries(text: str) -> list[str]:
+    """Country names in the text (capitalised, up to three words: "Kenya", "South Korea", "the UK")."""
+    words = list(_WORD.finditer(text))
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2, 1):
+            span = words[i: i + size]
+            if len(span) < size or not span[-1].group(0)[:1].isupper():
+                continue
+            if any(text[a.end(): b.start()] != " " for a, b in zip(span, span[1:])):
+                continue
+            country = resolve_country(text[span[0].start(): span[-1].end()])
+            if country is not None and len(text[span[0].start(): span[-1].end()]) > 2:
+                found.append(country["name"])
+                i += size - 1
+                break
+        i += 1
+    return list(dict.fromkeys(found))
+
+
+def _has_suggestions(country: str) -> bool:
+    """Whether the curated table has at least two places in the country to suggest from."""
+    return sum(1 for d in {id(d): d for d in ALIASES.values()}.values() if d.country == country) >= 2
+
+
+def _leg_changes(text: str, mentions: list[_Mention], trip: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Days per place: "add 2 days in Florence" (a new leg with its own days), "Rome for 4 days then
+    Florence for 2", "2 more days in Rome"; the trip's length becomes their sum."""
+    current = list(trip.get("destinations") or [])
+    final = list(changes.get("destinations") or current)
+    said: dict[str, tuple[int, bool]] = {}
+    for m in mentions:
+        if m.role == "destination" and m.name in final:
+            days = edits.leg_days(_before(text, m.start), text[m.end: m.end + 40])
+            if days is not None:
+                said[m.name] = days
+    stored = list(trip.get("leg_days") or [])
+    if stored and len(stored) == len(current):
+        old = dict(zip(current, stored))
+    elif len(current) == 1:
+        old = {current[0]: int(trip.get("days") or DEFAULT_DAYS)}
+    else:
+        old = dict(zip(current, split_days(int(trip.get("days") or DEFAULT_DAYS), len(current)))) if current else {}
+    if not said:
+        more = changes.get("days") is not None and stored and len(stored) == len(final) and final == current
+        if more and changes["days"] > sum(stored):
+            changes["leg_days"] = stored[:-1] + [stored[-1] + changes["days"] - sum(stored)]
+        return
+    if len(final) < 2:
+        if final and final[0] in said and not said[final[0]][1]:
+            changes["days"] = said[final[0]][0]
+        elif final and final[0] in said:
+            changes["days"] = old.get(final[0], 0) + said[final[0]][0]
+        return
+    legs: list[int] = []
+    for city in final:
+        if city in said:
+            n, extra = said[city]
+            legs.append(old.get(city, 0) + n if extra and city in old else n)
+        elif city in old:
+            legs.append(old[city])
+        else:
+            return  # a place without days: share the trip's days evenly instead
+    changes["leg_days"] = legs
+    changes["days"] = sum(legs)
+    changes.pop("end_date", None)
+
+
 def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: dt.date) -> Parsed:
     """The facts this message changes, relative to `trip` and `prefs`, and what it asks about."""
-    out = Parsed(greeting=bool(_GREETING.match(text)), thanks=bool(_THANKS.match(text)))
+    out = Parsed(greeting=bool(_GREETING.match(text)), thanks=bool(_THANKS.match(text)),
+                 small_talk=bool(asks.SMALL_TALK.match(text)), raw=text[:200])
     out.intents = {name for name, pattern in _INTENTS.items() if pattern.search(text)}
+    if asks.ITINERARY.search(text):
+        out.intents = (out.intents - {"plan"}) | {"itinerary"}
+    if asks.PACKING.search(text):
+        out.intents = (out.intents - {"plan"}) | {"packing"}
+    out.official = asks.official_topic(text)
     money_in_text = bool(_MONEY.search(text))
     if money_in_text:
         out.intents.add("budget")
@@ -364,7 +468,16 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
         elif m.role == "home":
             changes["home_airport"] = m.name
     wanted = [w for w in dict.fromkeys(wanted) if w != changes.get("origin") and w != changes.get("home_airport")]
-    if wanted and asking_about and current:
+    comparing = bool(asks.COMPARE.search(text)) or bool(re.search(r"\bor\b", text, re.IGNORECASE))
+    if len(wanted) >= 2 and comparing and not _ADD_WORDS.search(text):
+        out.compare = {"destinations": [[wanted[0]], [wanted[1]]]}
+    elif len(wanted) == 1 and current and wanted[0] not in current and asks.COMPARE.search(text) \
+            and not re.search(r"\binstead\b|\bactually\b", text, re.IGNORECASE):
+        out.compare = {"destinations": [current, wanted]}
+    if out.compare or (out.official and not current and len(wanted) == 1 and not out.intents - {"plan"}
+                       and not re.search(r"\b(?:trip|travel|go|going|plan)\b", text, re.IGNORECASE)):
+        pass  # a comparison or an official question names places without choosing them
+    elif wanted and asking_about and current:
         out.focus_cities = wanted
     elif wanted or removed:
         if any(m.role == "replaced" for m in mentions) and current:
@@ -392,16 +505,21 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     for found in _UNKNOWN_PLACE.finditer(text):
         name = found.group(1)
         first = name.split()[0]
-        if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans):
+        if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans) \
+                or asks.is_region_word(name) or (out.official and resolve_country(name) is not None):
             continue
         if resolve_place(name) is not None:
             continue
         out.unknown_places.append(name)
-    if not wanted and not current:
-        # A country named as the destination ("I want to go to Japan") is asked about too.
-        for found in _UNKNOWN_PLACE.finditer(text):
-            if resolve_country(found.group(1)) is not None and found.group(1) not in out.unknown_places:
-                out.unknown_places.append(found.group(1))
+    countries = _countries(text)
+    if out.official:
+        out.official_country = countries[0] if countries else (
+            resolve_place(wanted[0]).country if wanted and resolve_place(wanted[0]) else None)  # type: ignore[union-attr]
+    elif not wanted and not current and countries:
+        # A country named as the destination ("a week in Italy"): suggestions in it, or "which city?".
+        out.country = countries[0]
+        if not _has_suggestions(countries[0]):
+            out.unknown_places.append(countries[0])
 
     # When: exact dates, a month (and year), a season, or two months to choose from.
     first, last = _explicit_dates(text, now)
@@ -413,8 +531,13 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
             changes["start_date"] = first.isoformat()
             if last is not None and last >= first:
                 changes["end_date"] = last.isoformat()
-    elif len(distinct_months) > 1 and re.search(r"\bor\b", text, re.IGNORECASE):
+    elif len(distinct_months) > 1 and (re.search(r"\bor\b", text, re.IGNORECASE) or asks.COMPARE.search(text)):
         out.ambiguous_months = [est.MONTHS[m - 1] for m in distinct_months]
+        if current or wanted:
+            out.compare = {"months": out.ambiguous_months[:2]}
+    elif len(distinct_months) == 1 and trip.get("month") and distinct_months[0] != trip.get("month") \
+            and asks.COMPARE.search(text) and not _WHAT_IF.search(text):
+        out.compare = {"months": [est.MONTHS[int(trip["month"]) - 1], est.MONTHS[distinct_months[0] - 1]]}
     elif distinct_months:
         month = distinct_months[-1]
         year = int(years[-1]) if years else None
@@ -435,9 +558,24 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     days = _duration(text, trip)
     if days is not None and days != trip.get("days") and "end_date" not in changes:
         changes["days"] = days
-    travellers = _travellers(text)
+    travellers, children = edits.party(text, trip)
+    if travellers is None and children is None:
+        travellers = _travellers(text)
     if travellers is not None and travellers != trip.get("travellers"):
         changes["travellers"] = travellers
+    if children is not None and children != trip.get("children"):
+        changes["children"] = children
+    _leg_changes(text, mentions, trip, changes)
+    wished = [w for w in asks.wishes(text) if w not in (trip.get("wishes") or [])]
+    if wished:
+        changes["wishes"] = sorted({*(trip.get("wishes") or []), *wished})
+    region = asks.region(text)
+    if region and region != trip.get("region"):
+        changes["region"] = region
+    destinations_after = changes.get("destinations") or current
+    out.discover = not destinations_after and not out.official and not out.small_talk and bool(
+        asks.DISCOVER.search(text) or wished or region or out.country or trip.get("wishes") or trip.get("region")
+        or changes.get("month") or changes.get("start_date") or trip.get("month"))
     budget = _budget(text, trip, prefs)
     if budget is not None:
         amount, currency = budget
