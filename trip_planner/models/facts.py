@@ -18,17 +18,12 @@ from trip_planner.agents.destinations import ALIASES
 from trip_planner.agents.tools import DEFAULT_DAYS, split_days
 from trip_planner.agents.places import fold, resolve_country, resolve_place
 from trip_planner.models import asks, edits
+from trip_planner.models.money import CURRENCY_WORDS, MONEY, PREF_CURRENCY
+from trip_planner.models.money import budget as read_budget
+from trip_planner.models.when import NUM, SEASON, SEASON_MONTHS, YEAR, duration, explicit_dates, month_mentions, number
+from trip_planner.models.window import before as _before
 
-_MONTH_ALT = r"january|february|march|april|may|june|july|august|september|october|november|december|" \
-    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
-_MONTH = re.compile(rf"\b({_MONTH_ALT})\b\.?", re.IGNORECASE)
-_YEAR = re.compile(r"\b(20\d\d)\b")
 _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-_WORD_NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "couple of": 2,
-}
-_NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|couple of)"
 
 _INTENTS: dict[str, re.Pattern[str]] = {
     "weather": re.compile(r"\b(weather|temperatures?|rain\w*|sunny|warm|cold|climate|hot|snow\w*|pack|umbrella|degrees)\b", re.IGNORECASE),
@@ -44,32 +39,6 @@ _THANKS = re.compile(r"^\s*(thanks|thank you|thx|ok|okay|great|cool|perfect|awes
                      r"(a lot|so much|very much)?[\s!.]*$", re.IGNORECASE)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b", re.IGNORECASE)
 
-_CURRENCY_WORDS = {
-    "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "jpy": "JPY", "yen": "JPY", "chf": "CHF",
-    "franc": "CHF", "francs": "CHF", "cad": "CAD", "aud": "AUD", "nzd": "NZD", "sek": "SEK", "nok": "NOK",
-    "dkk": "DKK", "czk": "CZK", "pln": "PLN", "huf": "HUF", "try": "TRY", "mxn": "MXN", "brl": "BRL",
-    "inr": "INR", "rupees": "INR", "cny": "CNY", "yuan": "CNY", "hkd": "HKD", "sgd": "SGD", "thb": "THB",
-    "baht": "THB", "krw": "KRW", "won": "KRW", "zar": "ZAR", "rand": "ZAR", "aed": "AED", "dirhams": "AED",
-    "isk": "ISK", "reais": "BRL", "real": "BRL", "pesos": "MXN", "lira": "TRY", "forint": "HUF", "zloty": "PLN",
-    "zlotys": "PLN", "koruna": "CZK", "crowns": "CZK", "kronor": "SEK", "kroner": "NOK",
-}
-_DOLLAR_KINDS = {"canadian": "CAD", "australian": "AUD", "new zealand": "NZD", "singapore": "SGD", "hong kong": "HKD"}
-_SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "HK$": "HKD", "R$": "BRL", "$": "USD",
-            "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "฿": "THB"}
-_CODE_ALT = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
-_MONEY = re.compile(
-    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|R\$|\$|€|£|¥|₹|₩|฿)\s?(?P<num1>\d[\d,.]{0,15})(?P<k1>\s?k\b)?"
-    rf"|(?<![\d,.])(?P<num2>\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s{{1,3}})?(?P<code>{_CODE_ALT})\b"
-    r"|(?<![\d,.])(?P<num3>\d[\d,.]{0,15})(?P<k3>\s?k)?\s?(?P<sym3>€|£|\$|¥)",
-    re.IGNORECASE,
-)
-_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]{0,15})(?P<k>\s?k\b)?", re.IGNORECASE)
-_PREF_CURRENCY = re.compile(
-    rf"\b(?:prices?|costs?|amounts?|everything|numbers?|figures?)\s+in\s+(?P<a>{_CODE_ALT})\b"
-    rf"|\b(?:my currency is|convert (?:it |everything )?(?:to|into)|use|in)\s+(?P<b>{_CODE_ALT})\s*(?:please|instead|from now on|\.|!|$)",
-    re.IGNORECASE,
-)
 _HOTEL_CLASS: list[tuple[str, re.Pattern[str]]] = [
     ("luxury", re.compile(r"\b(luxury|luxurious|5[- ]star|five[- ]star|high[- ]end|splurge)\b", re.IGNORECASE)),
     ("upscale", re.compile(r"\b(upscale|4[- ]star|four[- ]star|boutique)\b", re.IGNORECASE)),
@@ -106,9 +75,6 @@ _NOT_PLACES = {"i", "the", "my", "a", "an", "our", "your", "it", "this", "that",
                "summer", "autumn", "fall", "winter", "total", "budget", "mind", "general", "cash", "advance",
                "person", "luxury", "style", "january", "february", "march", "april", "may", "june", "july",
                "august", "september", "october", "november", "december", *_WEEKDAYS}
-_LOOK_BACK = 80
-_SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
-_SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11), "fall": (9, 10, 11), "winter": (12, 1, 2)}
 
 
 @dataclass
@@ -141,40 +107,12 @@ class _Mention:
     role: str  # "destination", "origin", "home", "remove", "replaced"
 
 
-def _before(text: str, start: int) -> str:
-    """The words just before a position: the patterns that look back ("from", "instead of", "increase the
-    budget by") need only these, and searching the whole prefix for every word would be quadratic."""
-    return text[max(0, start - _LOOK_BACK): start]
 
 
-def _number(token: str) -> int:
-    token = token.lower().strip()
-    return int(token) if token.isdigit() else _WORD_NUMBERS.get(token, 1)
 
 
-def _amount(raw: str, k: str | None) -> float | None:
-    from price_parser import Price
-
-    value = Price.fromstring(raw.rstrip(".,")).amount_float
-    if value is None:
-        return None
-    return value * 1000 if k else value
 
 
-def month_mentions(text: str) -> list[tuple[int, re.Match[str]]]:
-    """Month names, not counting the verb "may" ("I may go") or "mar"/"sept" inside other words."""
-    found = []
-    for m in _MONTH.finditer(text):
-        token = m.group(1)
-        if token.lower() == "may" and not (
-            token == "May" and m.start() > 0 or re.search(r"\b(in|of|early|late|mid|during|until|from|to|for)\s+$",
-                                                          _before(text, m.start()), re.IGNORECASE)
-        ):
-            continue
-        month = est.month_number(token)
-        if month:
-            found.append((month, m))
-    return found
 
 
 def find_places(text: str) -> list[tuple[str, int, int]]:
@@ -194,7 +132,7 @@ def find_places(text: str) -> list[tuple[str, int, int]]:
             name = None
             if key in ALIASES:
                 name = ALIASES[key].name
-            elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in _CURRENCY_WORDS:
+            elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in CURRENCY_WORDS:
                 if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", _before(text, span[0].start()), re.IGNORECASE):
                     place = resolve_place(phrase)
                     name = phrase if place is not None else None
@@ -228,100 +166,30 @@ def _mentions(text: str) -> list[_Mention]:
     return result
 
 
-def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """A start (and end) date written out: "10-15 March", "from 3 to 9 June 2026", "March 10", ISO."""
-    import dateparser
-
-    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": dt.datetime.combine(now, dt.time()),
-                "PREFER_DAY_OF_MONTH": "first"}
-
-    def parse(day: str, month: str, year: str | None) -> dt.date | None:
-        explicit = f"{int(day)} {month} {year}" if year else f"{int(day)} {month}"
-        parsed = dateparser.parse(explicit, languages=["en"], settings=settings)  # type: ignore[arg-type]
-        return parsed.date() if parsed else None
-
-    iso = re.findall(r"\b(20\d\d-\d\d-\d\d)\b", text)
-    if iso:
-        return dt.date.fromisoformat(iso[0]), dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
-    day = r"(\d{1,2})(?:st|nd|rd|th)?"
-    back = re.search(rf"\b(?:return(?:ing)?|back|fly(?:ing)? back|com(?:e|ing) back|home)\s{{1,3}}(?:on\s{{1,3}})?(?:the\s{{1,3}})?"
-                     rf"(?:{day}(?:\s{{1,3}}of)?\s{{1,3}}({_MONTH_ALT})\b|({_MONTH_ALT})\.?\s{{1,3}}{day}\b)(?:,?\s{{1,3}}(20\d\d))?",
-                     text, re.IGNORECASE)
-    if back:
-        # "... on 3 June and return on 14 June": the return is the last day; the rest gives the first.
-        first, _ = _explicit_dates(text[:back.start()] + " " * (back.end() - back.start()) + text[back.end():], now)
-        year = back.group(5) or (str(first.year) if first else None)
-        last = parse(back.group(1) or back.group(4), back.group(2) or back.group(3), year)
-        if first is not None and last is not None and last < first:
-            last = last.replace(year=last.year + 1)
-        return first, last
-    rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if rng:
-        first, last = parse(rng.group(1), rng.group(3), rng.group(4)), parse(rng.group(2), rng.group(3), rng.group(4))
-        return first, last
-    rng = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\s*(?:-|–|to|until|till)\s*{day}(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if rng:
-        return parse(rng.group(2), rng.group(1), rng.group(4)), parse(rng.group(3), rng.group(1), rng.group(4))
-    single = re.search(rf"\b{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if single and int(single.group(1)) <= 31:
-        return parse(single.group(1), single.group(2), single.group(3)), None
-    single = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\b(?!\s*(?:days?|nights?|weeks?|people|travell?ers|k\b))(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if single and int(single.group(2)) <= 31 and not re.match(r"\s*20\d\d", text[single.start(2):]):
-        return parse(single.group(2), single.group(1), single.group(3)), None
-    relative = re.search(r"\b(tomorrow|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week))\b", text, re.IGNORECASE)
-    if relative:
-        parsed = dateparser.parse(relative.group(1), languages=["en"], settings=settings)  # type: ignore[arg-type]
-        if parsed:
-            return parsed.date(), None
-    return None, None
 
 
-def _duration(text: str, trip: dict[str, Any]) -> int | None:
-    current = int(trip.get("days") or 0)
-    more = re.search(rf"\b{_NUM}\s+(more|extra|additional)\s+(days?|nights?)\b", text, re.IGNORECASE)
-    if more and current:
-        return current + _number(more.group(1))
-    less = re.search(rf"\b{_NUM}\s+(days?|nights?)\s+(less|fewer|shorter)\b|\b{_NUM}\s+(fewer|less)\s+(days?|nights?)\b", text, re.IGNORECASE)
-    if less and current:
-        return max(1, current - _number(less.group(1) or less.group(4)))
-    weekend = re.search(r"\b(long weekend|weekend)\b", text, re.IGNORECASE)
-    # "a day trip", "100 euros a day", "2 day trips" are not the trip's length.
-    days = [(m.group(1), m.group(2)) for m in re.finditer(rf"\b{_NUM}[\s-]+(days?|nights?)\b(?![\s-]{{0,2}}trips?\b)",
-                                                          text, re.IGNORECASE)
-            if m.group(1).lower() not in ("a", "an")]
-    if days:
-        count, unit = days[-1]
-        n = _number(count)
-        return n + 1 if unit.lower().startswith("night") else n
-    weeks = re.findall(rf"\b{_NUM}[\s-]+weeks?\b|\b(fortnight)\b", text, re.IGNORECASE)
-    if weeks:
-        count, fortnight = weeks[-1]
-        return 14 if fortnight else 7 * _number(count)
-    if weekend and not re.search(r"\bnext weekend\b", text, re.IGNORECASE):
-        return 4 if weekend.group(1).lower() == "long weekend" else 3
-    return None
 
 
 def _travellers(text: str) -> int | None:
     t = text
-    m = re.search(rf"\b{_NUM}\s+adults?\s+and\s+{_NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.IGNORECASE)
+    m = re.search(rf"\b{NUM}\s+adults?\s+and\s+{NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1)) + _number(m.group(2))
-    m = re.search(rf"\bwith\s+(?:my\s+)?{_NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.IGNORECASE)
+        return number(m.group(1)) + number(m.group(2))
+    m = re.search(rf"\bwith\s+(?:my\s+)?{NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1)) + 1
-    m = re.search(rf"\b(?:family of|group of|party of)\s+{_NUM}\b", t, re.IGNORECASE)
+        return number(m.group(1)) + 1
+    m = re.search(rf"\b(?:family of|group of|party of)\s+{NUM}\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1))
-    m = re.search(rf"\b{_NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.IGNORECASE)
+        return number(m.group(1))
+    m = re.search(rf"\b{NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.IGNORECASE)
     if m and m.group(1).lower() not in ("a", "an"):
-        return _number(m.group(1)) + (1 if m.group(2).lower() == "friends" and "with" in t.lower() else 0)
-    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{_NUM}\b", t, re.IGNORECASE)
+        return number(m.group(1)) + (1 if m.group(2).lower() == "friends" and "with" in t.lower() else 0)
+    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{NUM}\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1))
+        return number(m.group(1))
     m = re.search(r"\bfor\s+(two|three|four|five|six|\d)\b(?!\s*(?:days?|nights?|weeks?|months?|hours?|k\b|[\d,.]))", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1))
+        return number(m.group(1))
     if re.search(r"\b(with|and) my (wife|husband|partner|girlfriend|boyfriend|spouse|fianc[ée]e?|friend|mum|mom|dad|"
                  r"mother|father|sister|brother|son|daughter)\b|\b(a couple|honeymoon|the two of us|both of us)\b", t, re.IGNORECASE):
         return 2
@@ -330,45 +198,6 @@ def _travellers(text: str) -> int | None:
     return None
 
 
-def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[float, str] | None:
-    current = trip.get("budget") or {}
-    default_currency = current.get("currency") or prefs.get("currency") or "USD"
-    mentions = []
-    for m in _MONEY.finditer(text):
-        if re.match(r"\s*(per|a|an|each)\s+(night|day|person)\b", text[m.end():], re.IGNORECASE):
-            continue
-        if m.group("sym"):
-            amount = _amount(m.group("num1"), m.group("k1"))
-            currency = _SYMBOLS[m.group("sym").upper()]
-        elif m.group("sym3"):
-            amount = _amount(m.group("num3"), m.group("k3"))
-            currency = _SYMBOLS[m.group("sym3")]
-        else:
-            amount = _amount(m.group("num2"), m.group("k2"))
-            word = m.group("code").lower()
-            currency = _CURRENCY_WORDS[word]
-            if currency == "USD" and m.group("kind"):
-                currency = _DOLLAR_KINDS.get(m.group("kind").strip().lower(), "USD")
-        if amount:
-            mentions.append((amount, currency, m.start()))
-    if not mentions:
-        bare = _BARE_BUDGET.search(text)
-        if bare:
-            amount = _amount(bare.group("num"), bare.group("k"))
-            if amount:
-                mentions.append((amount, default_currency, bare.start()))
-    if not mentions:
-        if re.search(r"\bdouble (my|our|the) budget\b", text, re.IGNORECASE) and current:
-            return current["amount"] * 2, current["currency"]
-        return None
-    amount, currency, start = mentions[-1]
-    before = _before(text, start)
-    if current and re.search(r"\b(increase|raise|add|up|bump|extend|more)\b.*\bby\s+$|\bextra\s+$|\badd(ing)?\s+(another\s+)?$",
-                             before, re.IGNORECASE):
-        return current["amount"] + est.convert(amount, currency, current["currency"]), current["currency"]
-    if current and re.search(r"\b(reduce|cut|lower|decrease|drop|less)\b.*\bby\s+$", before, re.IGNORECASE):
-        return max(1.0, current["amount"] - est.convert(amount, currency, current["currency"])), current["currency"]
-    return amount, currency
 
 
 def _countries(text: str) -> list[str]:
@@ -450,7 +279,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     if asks.PACKING.search(text):
         out.intents = (out.intents - {"plan"}) | {"packing"}
     out.official = asks.official_topic(text)
-    money_in_text = bool(_MONEY.search(text))
+    money_in_text = bool(MONEY.search(text))
     if money_in_text:
         out.intents.add("budget")
     question = bool(_QUESTION.search(text)) and not _WHAT_IF.search(text)
@@ -522,9 +351,9 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
             out.unknown_places.append(countries[0])
 
     # When: exact dates, a month (and year), a season, or two months to choose from.
-    first, last = _explicit_dates(text, now)
+    first, last = explicit_dates(text, now)
     months = month_mentions(text)
-    years = _YEAR.findall(text)
+    years = YEAR.findall(text)
     distinct_months = list(dict.fromkeys(m for m, _ in months))
     if first is not None:
         if not (asking_about and trip.get("month")):
@@ -549,13 +378,13 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
                 changes["year"] = year
     elif re.search(r"\bnext month\b", text, re.IGNORECASE):
         changes["month"] = est.MONTHS[now.month % 12]
-    elif _SEASON.search(text) and not trip.get("month"):
-        season = _SEASON.search(text).group(1).lower()  # type: ignore[union-attr]
-        out.ambiguous_months = [est.MONTHS[m - 1] for m in _SEASON_MONTHS[season]]
+    elif SEASON.search(text) and not trip.get("month"):
+        season = SEASON.search(text).group(1).lower()  # type: ignore[union-attr]
+        out.ambiguous_months = [est.MONTHS[m - 1] for m in SEASON_MONTHS[season]]
     elif years and trip.get("month") and int(years[-1]) != trip.get("year"):
         changes["year"] = int(years[-1])
 
-    days = _duration(text, trip)
+    days = duration(text, trip)
     if days is not None and days != trip.get("days") and "end_date" not in changes:
         changes["days"] = days
     travellers, children = edits.party(text, trip)
@@ -576,14 +405,14 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     out.discover = not destinations_after and not out.official and not out.small_talk and bool(
         asks.DISCOVER.search(text) or wished or region or out.country or trip.get("wishes") or trip.get("region")
         or changes.get("month") or changes.get("start_date") or trip.get("month"))
-    budget = _budget(text, trip, prefs)
+    budget = read_budget(text, trip, prefs)
     if budget is not None:
         amount, currency = budget
         if (trip.get("budget") or {}) != {"amount": float(amount), "currency": currency}:
             changes["budget_amount"], changes["budget_currency"] = round(float(amount), 2), currency
-    pref_currency = _PREF_CURRENCY.search(text)
+    pref_currency = PREF_CURRENCY.search(text)
     if pref_currency:
-        code = _CURRENCY_WORDS[(pref_currency.group("a") or pref_currency.group("b")).lower()]
+        code = CURRENCY_WORDS[(pref_currency.group("a") or pref_currency.group("b")).lower()]
         if code != prefs.get("currency"):
             changes["preferred_currency"] = code
     for name, pattern in _HOTEL_CLASS:
