@@ -89,7 +89,7 @@ def lookup_city(name: str) -> dict[str, Any]:
     """
     place = resolve_place(name)
     if place is not None:
-        return {"status": "ok", **place.as_dict()}
+        return {"status": "ok", **place.as_dict(), **({"near": place.near} if place.near else {})}
     country = resolve_country(name)
     if country is not None:
         return {"status": "country", "country": country["name"], "suggestions": biggest_cities(country["iso"])}
@@ -338,8 +338,10 @@ def update_trip_plan(
     if travel_style in est.HOTEL_CLASSES:
         state[PREF_TRAVEL_STYLE] = travel_style
     log.info("Trip updated: %s", trip)
+    towns = [{"name": p.name, "near": p.near, "airports": list(p.airports)}
+             for p in (resolve_place(n) for n in (destinations or [])) if p is not None and p.near]
     return {"status": "ok", "trip": trip, "preferences": read_preferences(state), "notes": notes,
-            "unknown_places": rejected}
+            "unknown_places": rejected, **({"small_places": towns} if towns else {})}
 
 
 def _next_future(day: dt.date, now: dt.date) -> dt.date:

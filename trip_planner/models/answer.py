@@ -151,7 +151,7 @@ def _small_talk(parsed: Parsed, latest_is_greeting: bool) -> str:
         return "You're welcome! " + FINISH_HINT
     if parsed.small_talk:
         return ("I'm doing well, thanks for asking! " if "how" in parsed.raw.lower() else "") + CAPABILITIES
-    return "Hello! I'm your trip planner. " + CAPABILITIES if latest_is_greeting else ""
+    return "Hello! I'm your trip planner. " + CAPABILITIES + " " + FINISH_HINT if latest_is_greeting else ""
 
 
 def compose_answer(parsed: Parsed, trip: dict[str, Any], prefs: dict[str, Any],
@@ -165,6 +165,10 @@ def compose_answer(parsed: Parsed, trip: dict[str, Any], prefs: dict[str, Any],
     lines.extend(_unknown_lines(results))
     if update:
         lines.extend(f"_Note: {note}_" for note in update.get("notes") or [])
+        for town in update.get("small_places") or []:
+            near, km = town["near"].rsplit(", ", 1)
+            lines.append(f"**{town['name']}** is a small place about {km} from **{near}**: fly into "
+                         f"{' or '.join(town['airports'][:2])} and travel on from there.")
     remembered = None
     changed = changed or set()
     if update and update.get("preferences") and changed & {"home_airport", "preferred_currency", "travel_style"}:
@@ -185,7 +189,7 @@ def compose_answer(parsed: Parsed, trip: dict[str, Any], prefs: dict[str, Any],
         talk = _small_talk(parsed, parsed.greeting and not (changed or suggested or official or compared))
         if talk:
             lines.append(talk)
-        if not lines and not suggested:
+        if not lines and not suggested and not compared:
             lines.append("I'd love to help you plan a trip.")
         if official:
             return "\n\n".join(lines)

@@ -66,6 +66,8 @@ def party(text: str, trip: dict[str, Any]) -> tuple[int | None, int | None]:
             return (current if trip.get("children") else current + count), count
         if _WE.search(text):
             return 2 + count, count
+        if re.search(r"\b(?:my|i|i'm|i am)\b", text, re.IGNORECASE):
+            return 1 + count, count
         return None, count
     return None, None
 

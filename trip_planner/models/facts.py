@@ -59,6 +59,8 @@ _HOME_BEFORE = re.compile(
     r"i'?m from|i am from)\s+(the\s+)?$", re.IGNORECASE)
 _REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.IGNORECASE)
 _INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.IGNORECASE)
+_HOW_MUCH_MORE = re.compile(r"\b(how much (?:more|less|extra|cheaper)|compare\w{0,2}|cheaper|pricier|more expensive|"
+                            r"difference|worth it|versus|vs\.?)\b", re.IGNORECASE)
 _ADD_WORDS = re.compile(r"\b(add|also|as well|too|plus|and then|extend|include|another)\b", re.IGNORECASE)
 _GEONAMES_BEFORE = re.compile(r"\b(to|in|from|visit|visiting|and|then|or|via|see|near|of|out of|leaving|about|is|add)\s+$|,\s*$", re.IGNORECASE)
 _STRONG_BEFORE = re.compile(r"\b(to|visit|visiting|in|from)\s+$", re.IGNORECASE)
@@ -200,6 +202,18 @@ def _travellers(text: str) -> int | None:
 
 
 
+def _same_or_next_year(day: dt.date, first: dt.date) -> dt.date:
+    """`day` in the first year where it is not before `first` (29 February falls to the 28th)."""
+    for year in (first.year, first.year + 1):
+        try:
+            candidate = day.replace(year=year)
+        except ValueError:
+            candidate = dt.date(year, 2, 28)
+        if candidate >= first:
+            return candidate
+    return day
+
+
 def _countries(text: str) -> list[str]:
     """Country names in the text (capitalised, up to three words: "Kenya", "South Korea", "the UK")."""
     words = list(_WORD.finditer(text))
@@ -329,29 +343,37 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
         if new != current and new:
             changes["destinations"] = new
 
-    # Unknown places: a capitalised name after "to/in/visit/from" that is no city we know.
+    # Unknown places: a capitalised name after "to/in/visit/from" that is no place we know. Countries
+    # are read on their own: a destination ("a week in Italy"), or what an official question is about.
+    countries = _countries(text)
     known_spans = [(s, e) for _n, s, e in find_places(text)]
     for found in _UNKNOWN_PLACE.finditer(text):
         name = found.group(1)
         first = name.split()[0]
         if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans) \
-                or asks.is_region_word(name) or (out.official and resolve_country(name) is not None):
+                or asks.is_region_word(name) or resolve_country(name) is not None:
             continue
         if resolve_place(name) is not None:
             continue
         out.unknown_places.append(name)
-    countries = _countries(text)
     if out.official:
         out.official_country = countries[0] if countries else (
             resolve_place(wanted[0]).country if wanted and resolve_place(wanted[0]) else None)  # type: ignore[union-attr]
     elif not wanted and not current and countries:
-        # A country named as the destination ("a week in Italy"): suggestions in it, or "which city?".
         out.country = countries[0]
         if not _has_suggestions(countries[0]):
             out.unknown_places.append(countries[0])
+    elif not wanted and current:
+        # A country named as where to go during a trip: "which city?", and the trip stays as it is.
+        for found in _UNKNOWN_PLACE.finditer(text):
+            if resolve_country(found.group(1)) is not None and found.group(1) not in out.unknown_places:
+                out.unknown_places.append(found.group(1))
 
     # When: exact dates, a month (and year), a season, or two months to choose from.
     first, last = explicit_dates(text, now)
+    if first is None and last is not None and trip.get("start_date"):
+        first = dt.date.fromisoformat(trip["start_date"])  # "we'll return on 16 May": the start stays
+        last = _same_or_next_year(last, first)
     months = month_mentions(text)
     years = YEAR.findall(text)
     distinct_months = list(dict.fromkeys(m for m, _ in months))
@@ -402,7 +424,8 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     if region and region != trip.get("region"):
         changes["region"] = region
     destinations_after = changes.get("destinations") or current
-    out.discover = not destinations_after and not out.official and not out.small_talk and bool(
+    unknown_cities = [n for n in out.unknown_places if n != out.country]
+    out.discover = not destinations_after and not out.official and not out.small_talk and not unknown_cities and bool(
         asks.DISCOVER.search(text) or wished or region or out.country or trip.get("wishes") or trip.get("region")
         or changes.get("month") or changes.get("start_date") or trip.get("month"))
     budget = read_budget(text, trip, prefs)
@@ -415,14 +438,20 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
         code = CURRENCY_WORDS[(pref_currency.group("a") or pref_currency.group("b")).lower()]
         if code != prefs.get("currency"):
             changes["preferred_currency"] = code
-    for name, pattern in _HOTEL_CLASS:
-        if pattern.search(text):
-            if name != trip.get("hotel_class"):
-                changes["hotel_class"] = name
-            if _STYLE_IS_LASTING.search(text) and name != prefs.get("travel_style"):
-                changes["travel_style"] = name
-            out.intents.add("hotels")
-            break
+    classes = [name for name, pattern in _HOTEL_CLASS if pattern.search(text)]
+    current_class = trip.get("hotel_class") or prefs.get("travel_style") or "mid-range"
+    if (current or wanted) and not out.compare and (
+            (len(classes) >= 2 and comparing) or (len(classes) == 1 and classes[0] != current_class
+                                                   and _HOW_MUCH_MORE.search(text) and not _WHAT_IF.search(text))):
+        # "How much more would luxury be?", "mid-range or upscale?": both side by side, nothing changes.
+        out.compare = {"hotel_classes": classes[:2] if len(classes) >= 2 else [current_class, classes[0]]}
+    elif classes:
+        name = classes[0]
+        if name != trip.get("hotel_class"):
+            changes["hotel_class"] = name
+        if _STYLE_IS_LASTING.search(text) and name != prefs.get("travel_style"):
+            changes["travel_style"] = name
+        out.intents.add("hotels")
     for name, pattern in _PACE:
         if pattern.search(text):
             if name != trip.get("pace"):
