@@ -346,7 +346,7 @@ ISSUE_CASES: dict[str, list[Turn]] = {
     ],
     "edits: days inside a question never change the length": [
         T("Lisbon for 5 days in May", "5 days"),
-        T("Is a day trip to Sintra worth it?", "5 days", refuse=("· 1 day", "· 2 days")),
+        T("Is a day trip to Sintra worth it?", "### Your trip: Lisbon", "5 days", refuse=("· 1 day", "· 2 days", "Sintra ·")),
         T("We'd spend about 100 euros a day", "5 days", refuse=("· 1 day",)),
     ],
     "edits: more friends join, one leaves": [

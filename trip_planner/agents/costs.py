@@ -37,7 +37,8 @@ def nights_per_leg(days: int, places: int, leg_days: list[int] | None = None) ->
     shared evenly without a per-place split."""
     if leg_days and len(leg_days) == places and all(n >= 1 for n in leg_days):
         nights = [int(n) for n in leg_days]
-        nights[-1] = max(1, nights[-1] - 1) if places > 1 else max(1, nights[-1] - 1)
+        # The last day is the flight home; a one-day last stop is a visit without a night there.
+        nights[-1] = max(0, nights[-1] - 1) if places > 1 else max(1, nights[-1] - 1)
         return nights
     total = max(1, int(days) - 1)
     return split(total, places) if total >= places else [1] * places

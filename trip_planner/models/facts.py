@@ -58,6 +58,8 @@ _HOME_BEFORE = re.compile(
     r"i (?:usually|always|normally) fly (?:from|out of)|we (?:usually|always|normally) fly (?:from|out of)|"
     r"i'?m from|i am from)\s+(the\s+)?$", re.IGNORECASE)
 _REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.IGNORECASE)
+_EXCURSION_BEFORE = re.compile(r"\b(?:day[- ]trips?|excursions?|side trips?)\s{1,3}(?:to|from|in|at)\s{1,3}(?:the\s{1,3})?$",
+                               re.IGNORECASE)
 _INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.IGNORECASE)
 _HOW_MUCH_MORE = re.compile(r"\b(how much (?:more|less|extra|cheaper)|compare\w{0,2}|cheaper|pricier|more expensive|"
                             r"difference|worth it|versus|vs\.?)\b", re.IGNORECASE)
@@ -162,6 +164,8 @@ def _mentions(text: str) -> list[_Mention]:
             role = "remove"
         elif _INSTEAD_OF_BEFORE.search(before):
             role = "replaced"
+        elif _EXCURSION_BEFORE.search(before):
+            role = "excursion"  # "a day trip to Sintra" visits it from the trip's base; the trip stays
         else:
             role = "destination"
         result.append(_Mention(name, start, end, role))

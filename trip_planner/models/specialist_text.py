@@ -55,7 +55,7 @@ def hotel_calls(brief: TripBrief) -> list[ToolCall]:
     split = nights_per_leg(brief.days, len(brief.destinations), brief.leg_days)
     return [("estimate_hotel_cost", {"city": c, "nights": n, "month": brief.month, "travellers": brief.travellers,
                                      "hotel_class": brief.hotel_class, "currency": brief.currency})
-            for c, n in zip(brief.destinations, split)]
+            for c, n in zip(brief.destinations, split) if n > 0]
 
 
 def hotel_text(brief: TripBrief, results: list[dict[str, Any]]) -> str:
