@@ -377,3 +377,15 @@ def test_parse_return_dates_and_what_is_asked() -> None:
     assert parse_message("Lisbon or Porto?", {}, {}, TODAY).compare == {"destinations": [["Lisbon"], ["Porto"]]}
     july = parse_message("Would July be cheaper?", {"destinations": ["Paris"], "month": 3}, {}, TODAY)
     assert july.compare == {"months": ["March", "July"]} and july.changes == {}
+
+
+def test_a_suggestion_costs_what_the_budget_later_says() -> None:
+    from trip_planner.agents.discovery import suggest_destinations
+
+    found = suggest_destinations(month="March", wishes=["sunny"], origin="Dublin", travellers=3, children=1, days=7,
+                                 currency="EUR")
+    tenerife = next(s for s in found["suggestions"] if s["name"] == "Tenerife")
+    budget = tools.estimate_trip_budget(["Tenerife"], days=7, travellers=3, children=1, month="March", origin="Dublin",
+                                        currency="EUR")
+    assert tenerife["total"] == budget["total"]
+    assert tools.estimate_hotel_cost("Tenerife", 6, travellers=3, children=1)["rooms"] == 1

@@ -11,8 +11,8 @@ import math
 from typing import Any
 
 from trip_planner.agents import estimates as est
-from trip_planner.agents.costs import nights_per_leg
 from trip_planner.agents.costs import split as split_days
+from trip_planner.agents.costs import trip_cost
 from trip_planner.agents.places import Place, resolve_place, suggest_places
 
 MONTHS = est.MONTHS
@@ -96,9 +96,9 @@ def estimate_flight_fare(
 
 def estimate_hotel_cost(
     city: str, nights: int, month: str | None = None, travellers: int = 1, hotel_class: str = "mid-range",
-    currency: str = "USD",
+    currency: str = "USD", children: int = 0,
 ) -> dict[str, Any]:
-    """Estimate nightly and total hotel cost in a city (one room per two travellers; an estimate).
+    """Estimate nightly and total hotel cost in a city (one room per two adults; an estimate).
 
     Args:
         city: Destination city.
@@ -107,6 +107,7 @@ def estimate_hotel_cost(
         travellers: Number of travellers.
         hotel_class: budget, mid-range, upscale or luxury.
         currency: ISO currency code for the result.
+        children: How many of the travellers are children (they share their parents' rooms).
     """
     place = resolve_place(city)
     if place is None:
@@ -114,7 +115,8 @@ def estimate_hotel_cost(
     hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
     currency = currency_code(currency)
     nights = max(1, int(nights))
-    rooms = math.ceil(max(1, int(travellers)) / 2)
+    travellers = max(1, int(travellers))
+    rooms = math.ceil((travellers - max(0, min(int(children or 0), travellers - 1))) / 2)
     nightly = est.convert(est.nightly_rate_usd(place, est.month_number(month), hotel_class), "USD", currency)
     return {
         "status": "ok", "city": place.name, "hotel_class": hotel_class, "nights": nights, "rooms": rooms,
@@ -146,6 +148,7 @@ def estimate_trip_budget(
     destinations: list[str], days: int = DEFAULT_DAYS, travellers: int = 1, month: str | None = None,
     origin: str | None = None, hotel_class: str = "mid-range", pace: str = "moderate", currency: str = "USD",
     budget_amount: float | None = None, budget_currency: str | None = None, leg_days: list[int] | None = None,
+    children: int = 0,
 ) -> dict[str, Any]:
     """Estimate a whole trip's cost (flights, hotels, daily spending) and compare it with the budget.
 
@@ -161,6 +164,7 @@ def estimate_trip_budget(
         budget_amount: The traveller's total budget, if given.
         budget_currency: The budget's currency code.
         leg_days: Days in each destination, in order (shared evenly if omitted).
+        children: How many of the travellers are children (they share rooms; half the daily spending).
     """
     places: list[Place] = []
     for name in destinations:
@@ -174,22 +178,12 @@ def estimate_trip_budget(
     days, travellers = max(1, int(days)), max(1, int(travellers))
     hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
     month_num = est.month_number(month)
-    rooms = math.ceil(travellers / 2)
     valid_legs = leg_days if leg_days and len(leg_days) == len(places) and all(int(n) >= 1 for n in leg_days) else None
-    day_split = [int(n) for n in valid_legs] if valid_legs else split_days(days, len(places))
     if valid_legs:
-        days = sum(day_split)
-    night_split = nights_per_leg(days, len(places), valid_legs)
-    hotels = sum(est.nightly_rate_usd(p, month_num, hotel_class) * rooms * n for p, n in zip(places, night_split))
-    daily = sum(est.daily_spend_usd(p, pace) * travellers * d for p, d in zip(places, day_split))
-    flights: float | None = None
+        days = sum(int(n) for n in valid_legs)
     start = resolve_place(origin) if origin else None
-    if start is not None:
-        if len(places) == 1:
-            flights = est.round_trip_fare_usd(start, places[0], month_num)[0] * travellers
-        else:
-            stops = [start, *places, start]
-            flights = sum(est.one_way_fare_usd(a, b, month_num)[0] for a, b in zip(stops, stops[1:])) * travellers
+    cost = trip_cost(places, days, travellers, month_num, start, hotel_class, pace, valid_legs, children)
+    hotels, daily, flights = cost.hotels_usd, cost.daily_usd, cost.flights_usd
     total_usd = hotels + daily + (flights or 0.0)
 
     def c(usd: float) -> int:

@@ -89,7 +89,12 @@ def plan_itinerary(
             else:
                 take = per_day
             todays = _pick(sights, take, light=take == 1 and (first_of_trip or last_of_trip or leg_day == 0))
-            if first_of_trip:
+            base = place.destination.base if place.destination and place.destination.place_type != "city" else ""
+            if first_of_trip and base:
+                sights[:0] = todays  # an island or region starts with settling in at the base, not a sight
+                todays = []
+                text = f"Arrive and settle in at {base}; an easy first evening"
+            elif first_of_trip:
                 text = "Arrive and settle in; " + (f"an easy first look at {todays[0]}" if todays else "an easy evening stroll")
             elif leg_day == 0:
                 text = f"Travel from {legs[index - 1][0]} to {city}; then " + (todays[0] if todays else "an easy evening stroll")

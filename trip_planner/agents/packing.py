@@ -55,11 +55,14 @@ def suggest_packing(destinations: list[str], month: str, days: int = 5, wishes: 
     if month_num is None:
         return {"status": "error", "error": "Tell me the travel month: the list depends on the season."}
     weather = []
+    beach_place = False
     for name in destinations:
         place = resolve_place(name)
         if place is None:
             return {"status": "error", "error": f"I don't know the place {name!r}."}
         w = est.typical_weather(place, month_num)
+        beach_place = beach_place or bool(place.destination and "beach" in place.destination.kinds
+                                          and float(str(w["avg_high_c"])) >= 20)
         weather.append({"place": place.name, "high_c": w["avg_high_c"], "low_c": w["avg_low_c"],
                         "rain_mm": w.get("rain_mm"), "basis": w["basis"], "source": w["source"]})
     if not weather:
@@ -72,7 +75,7 @@ def suggest_packing(destinations: list[str], month: str, days: int = 5, wishes: 
         clothes.append("layers: the day-night swing is large")
     wanted = {w.lower() for w in wishes or []}
     extras: list[str] = []
-    if wanted & {"beach", "island"} or (high >= 25 and "ski" not in wanted):
+    if wanted & {"beach", "island"} or beach_place or (high >= 25 and "ski" not in wanted):
         extras += ["swimwear", "sandals or flip-flops"]
     if wanted & {"ski", "snow"}:
         extras += ["ski jacket and trousers (or rent them)", "ski socks and thermal base layers", "goggles",

@@ -38,6 +38,7 @@ class TripBrief(BaseModel):
     budget_currency: str | None = Field(default=None, description="The budget's currency code.")
     question: str = Field(default="", description="What the traveller asked, in their words.")
     leg_days: list[int] | None = Field(default=None, description="Days in each destination, in order, if set.")
+    children: int = Field(default=0, description="How many of the travellers are children.")
 
 
 _COMMON = """Every figure your tools return is an estimate from a stated model: say "estimate" next to it

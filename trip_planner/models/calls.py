@@ -50,7 +50,7 @@ def brief_for(trip: dict[str, Any], prefs: dict[str, Any], question: str, cities
         month=est.MONTHS[eff["month"] - 1] if eff["month"] else None, year=eff["year"], days=eff["days"],
         travellers=eff["travellers"], hotel_class=eff["hotel_class"], pace=eff["pace"], currency=eff["currency"],
         budget_amount=eff["budget_amount"], budget_currency=eff["budget_currency"], question=question,
-        leg_days=eff["leg_days"] if not cities else None,
+        leg_days=eff["leg_days"] if not cities else None, children=eff["children"],
     )
     return brief.model_dump(exclude_none=True)
 

@@ -43,6 +43,9 @@ def suggestions(result: dict[str, Any], party: str) -> str:
         lines.append(f"{i}. **{s['name']}** ({s['country']}): " + "; ".join(bits))
     if not result.get("suggestions"):
         lines.append("- Nothing in my list fits all of that: tell me a little more, or name a place.")
+    elif all(s.get("fits_budget") is False for s in result["suggestions"]):
+        lines.append("_None of these fits the budget at mid-range prices: fewer days, budget hotels or a bigger budget "
+                     "would help._")
     lines.append("Pick one (or name another place) and I'll plan it: weather, costs and a day-by-day plan.")
     return "\n".join(lines)
 

@@ -54,7 +54,8 @@ def flight_text(brief: TripBrief, results: list[dict[str, Any]]) -> str:
 def hotel_calls(brief: TripBrief) -> list[ToolCall]:
     split = nights_per_leg(brief.days, len(brief.destinations), brief.leg_days)
     return [("estimate_hotel_cost", {"city": c, "nights": n, "month": brief.month, "travellers": brief.travellers,
-                                     "hotel_class": brief.hotel_class, "currency": brief.currency})
+                                     "hotel_class": brief.hotel_class, "currency": brief.currency,
+                                     **({"children": brief.children} if brief.children else {})})
             for c, n in zip(brief.destinations, split) if n > 0]
 
 
@@ -75,7 +76,7 @@ def budget_calls(brief: TripBrief) -> list[ToolCall]:
     args = {"destinations": brief.destinations, "days": brief.days, "travellers": brief.travellers,
             "month": brief.month, "origin": brief.origin, "hotel_class": brief.hotel_class, "pace": brief.pace,
             "currency": brief.currency, "budget_amount": brief.budget_amount, "budget_currency": brief.budget_currency,
-            "leg_days": brief.leg_days}
+            "leg_days": brief.leg_days, "children": brief.children or None}
     return [("estimate_trip_budget", {k: v for k, v in args.items() if v is not None})]
 
 
