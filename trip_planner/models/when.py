@@ -54,8 +54,9 @@ def month_mentions(text: str) -> list[tuple[int, re.Match[str]]]:
     return found
 
 
-def explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """A start (and end) date written out: "10-15 March", "from 3 to 9 June 2026", "March 10", ISO."""
+def explicit_dates(text: str, now: dt.date, *, read_return: bool = True) -> tuple[dt.date | None, dt.date | None]:
+    """A start (and end) date written out: "10-15 March", "from 3 to 9 June 2026", "March 10", ISO, and a
+    return date ("... and return on 14 June"), read once (the rest is read without looking for another)."""
     import dateparser
 
     settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": dt.datetime.combine(now, dt.time()),
@@ -70,16 +71,17 @@ def explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | N
     if iso:
         return dt.date.fromisoformat(iso[0]), dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
     day = r"(\d{1,2})(?:st|nd|rd|th)?"
-    back = re.search(rf"\b(?:return(?:ing)?|back|fly(?:ing)? back|com(?:e|ing) back|home)\s{{1,3}}(?:on\s{{1,3}})?(?:the\s{{1,3}})?"
+    back = read_return and re.search(rf"\b(?:return(?:ing)?|back|fly(?:ing)? back|com(?:e|ing) back|home)\s{{1,3}}(?:on\s{{1,3}})?(?:the\s{{1,3}})?"
                      rf"(?:{day}(?:\s{{1,3}}of)?\s{{1,3}}({MONTH_ALT})\b|({MONTH_ALT})\.?\s{{1,3}}{day}\b)(?:,?\s{{1,3}}(20\d\d))?",
                      text, re.IGNORECASE)
     if back:
         # "... on 3 June and return on 14 June": the return is the last day; the rest gives the first.
-        first, _ = explicit_dates(text[:back.start()] + " " * (back.end() - back.start()) + text[back.end():], now)
+        blanked = text[:back.start()] + " " * (back.end() - back.start()) + text[back.end():]
+        first, _ = explicit_dates(blanked, now, read_return=False)
         year = back.group(5) or (str(first.year) if first else None)
         last = parse(back.group(1) or back.group(4), back.group(2) or back.group(3), year)
         if first is not None and last is not None and last < first:
-            last = last.replace(year=last.year + 1)
+            last = parse(back.group(1) or back.group(4), back.group(2) or back.group(3), str(first.year + 1))
         return first, last
     rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
     if rng:
