@@ -254,7 +254,8 @@ ISSUE_CASES: dict[str, list[Turn]] = {
           refuse=("I don't know",)),
     ],
     "places: a country we have no list for asks which city": [
-        T("I want to go to Kenya in August", "**Kenya** is a country", "Nairobi", refuse=("°C",)),
+        T("I want to go to Kenya in August", "**Kenya** is a country", "Nairobi", refuse=("°C", "Ideas in")),
+        T("Nairobi", "### Your trip: Nairobi · August", "Weather in Nairobi in August"),
     ],
     "places: a small town gets its nearest place and airport": [
         T("I'd like to visit Sintra in May", "### Your trip: Sintra", "small place", "Lisbon", "LIS",
@@ -302,7 +303,7 @@ ISSUE_CASES: dict[str, list[Turn]] = {
     ],
     "packing: without a month asks for one": [
         T("Rome for 4 days", "Rome"),
-        T("What should I pack?", "Which month", refuse=("What to pack",)),
+        T("What should I pack?", "Which month", "what to pack) then", refuse=("What to pack for",)),
     ],
     # -- 5. comparisons -------------------------------------------------------------------------------
     "compare: two cities, then a pick": [
@@ -342,7 +343,8 @@ ISSUE_CASES: dict[str, list[Turn]] = {
     ],
     "edits: rupees by symbol": [T("Delhi in February for 5 days, budget ₹80,000", "80,000 INR")],
     "edits: the origin inside a sentence": [
-        T("Flying from Dublin, I'd love to see Rome in May", "Dublin (DUB) → Rome (FCO)", "from Dublin"),
+        T("Flying from Dublin, somewhere warm in May please", "from Dublin", "h flight", "Ideas for May (warm)"),
+        T("Rome then", "### Your trip: Rome · May", "Dublin (DUB) → Rome (FCO)"),
     ],
     "edits: days inside a question never change the length": [
         T("Lisbon for 5 days in May", "5 days"),

@@ -149,7 +149,8 @@ def _nearby_airports(lat: float, lon: float, *, radius_km: float = 60.0, limit: 
 
 # Town names that are everyday words in a trip message; they never resolve as places.
 _NOT_TOWNS = frozenset({"christmas", "beach", "golf", "ski", "city", "island", "nice", "hope", "mobile", "paradise",
-                        "march", "may", "august", "florida", "victoria", "best", "sun", "sunny", "snow", "europe"})
+                        "march", "may", "august", "florida", "victoria", "best", "sun", "sunny", "snow", "europe", "deal", "hola",
+                        "bath", "reading", "split", "orange", "hotel", "beach", "lovely", "home", "trip", "tour"})
 
 
 @lru_cache(maxsize=4096)

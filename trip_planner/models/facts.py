@@ -142,14 +142,23 @@ def find_places(text: str) -> list[tuple[str, int, int]]:
                     name = phrase if place is not None else None
             elif all(w.group(0)[0].isupper() for w in span) and key not in _NOT_PLACES:
                 before = _before(text, span[0].start())
+                # A reply that is only a place ("Nairobi", "Nairobi then") answers "which city?".
                 allowed = _STRONG_BEFORE.search(before) if key in _STOP_PLACES else (
-                    size > 1 or _GEONAMES_BEFORE.search(before))
+                    size > 1 or _GEONAMES_BEFORE.search(before) or _only_a_city(phrase, i, len(words)))
                 if allowed and resolve_place(phrase):
                     name = resolve_place(phrase).name  # type: ignore[union-attr]
             if name:
                 taken.update(range(i, i + size))
                 found.append((name, span[0].start(), span[-1].end()))
     return sorted(found, key=lambda f: f[1])
+
+
+def _only_a_city(phrase: str, index: int, words: int) -> bool:
+    """A short reply that is a city of 50,000 or more ("Nairobi"), not a small town named like a word ("Deal")."""
+    if index != 0 or words > 3 or len(phrase) <= 3:
+        return False
+    place = resolve_place(phrase)
+    return place is not None and not place.near
 
 
 def _mentions(text: str) -> list[_Mention]:
@@ -428,8 +437,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     if region and region != trip.get("region"):
         changes["region"] = region
     destinations_after = changes.get("destinations") or current
-    unknown_cities = [n for n in out.unknown_places if n != out.country]
-    out.discover = not destinations_after and not out.official and not out.small_talk and not unknown_cities and bool(
+    out.discover = not destinations_after and not out.official and not out.small_talk and not out.unknown_places and bool(
         asks.DISCOVER.search(text) or wished or region or out.country or trip.get("wishes") or trip.get("region")
         or changes.get("month") or changes.get("start_date") or trip.get("month"))
     budget = read_budget(text, trip, prefs)
