@@ -153,3 +153,101 @@ async def test_a_hanging_model_gives_the_timeout_apology_and_the_session_stays_u
         assert again.status == "answered" and again.text == "Tokyo in spring is lovely."
     finally:
         await runner.close()
+
+
+# -- the planning tools, called by a real model (issue 12) ---------------------------------------------
+
+
+def _responses(body: dict[str, object]) -> dict[str, dict[str, object]]:
+    """The function responses the model receives in a request, by tool name."""
+    last = body["contents"][-1]  # type: ignore[index]
+    return {p["functionResponse"]["name"]: p["functionResponse"]["response"]
+            for p in last["parts"] if "functionResponse" in p}  # type: ignore[index]
+
+
+async def test_the_planning_tools_are_declared_and_the_instruction_says_when_to_use_them(
+    gemini_runner: TripPlannerRunner, standin: GeminiStandIn
+) -> None:
+    standin.plan(say("Where would you like to go?"))
+    await gemini_runner.ask("gem:plan:0", "Hello")
+    request = standin.requests[0]
+    assert {"suggest_destinations", "plan_itinerary", "suggest_packing", "compare_trip_options",
+            "official_travel_sources"} <= standin.declared_tools(request)
+    instruction = standin.system_text(request)
+    for tool in ("suggest_destinations", "plan_itinerary", "suggest_packing", "compare_trip_options",
+                 "official_travel_sources"):
+        assert tool in instruction
+
+
+async def test_discovery_by_function_call(gemini_runner: TripPlannerRunner, standin: GeminiStandIn) -> None:
+    standin.plan(
+        call("update_trip_plan", {"month": "March", "days": 7, "travellers": 3, "children": 1, "origin": "Dublin",
+                                  "wishes": ["sunny"], "budget_amount": 2500, "budget_currency": "EUR"}),
+        call("suggest_destinations", {"month": "March", "wishes": ["sunny"], "origin": "Dublin", "travellers": 3,
+                                      "children": 1, "days": 7, "budget_amount": 2500, "budget_currency": "EUR",
+                                      "currency": "EUR"}),
+        say("Tenerife, Marrakech or Seville: all estimates."),
+    )
+    reply = await gemini_runner.ask("gem:plan:1", "Somewhere sunny for a week in March, 2 adults and a baby, "
+                                                  "flying from Dublin, around 2500 euros")
+    assert reply.text == "Tenerife, Marrakech or Seville: all estimates."
+    found = _responses(standin.requests[2])["suggest_destinations"]
+    names = [s["name"] for s in found["suggestions"]]  # type: ignore[index, union-attr]
+    assert found["status"] == "ok" and 3 <= len(names) <= 5 and "Tenerife" in names
+    assert all(s["currency"] == "EUR" and s["flights_included"] for s in found["suggestions"])  # type: ignore[union-attr]
+    assert "estimate" in str(found["note"])
+    assert '"children": 1' in standin.system_text(standin.requests[2])
+
+
+async def test_itinerary_by_function_call_with_legs(gemini_runner: TripPlannerRunner, standin: GeminiStandIn) -> None:
+    standin.plan(
+        call("update_trip_plan", {"destinations": ["Rome", "Florence"], "leg_days": [4, 2], "month": "September"}),
+        call("plan_itinerary", {"destinations": ["Rome", "Florence"], "days": 6, "leg_days": [4, 2],
+                                "month": "September"}),
+        say("Day 1: the Colosseum ..."),
+    )
+    await gemini_runner.ask("gem:plan:2", "Rome for 4 days then 2 days in Florence, a plan for each day please")
+    updated = _responses(standin.requests[1])["update_trip_plan"]
+    assert updated["trip"]["leg_days"] == [4, 2] and updated["trip"]["days"] == 6  # type: ignore[index]
+    plan = _responses(standin.requests[2])["plan_itinerary"]
+    days = plan["days"]  # type: ignore[index]
+    assert [d["place"] for d in days] == ["Rome"] * 4 + ["Florence"] * 2  # type: ignore[index]
+    assert days[4]["plan"].startswith("Travel from Rome to Florence")  # type: ignore[index]
+    assert "Colosseum" in days[0]["plan"]  # type: ignore[index]
+
+
+async def test_packing_by_function_call_uses_climate_normals(
+    gemini_runner: TripPlannerRunner, standin: GeminiStandIn
+) -> None:
+    standin.plan(call("suggest_packing", {"destinations": ["Vienna"], "month": "February", "days": 3}),
+                 say("Bring a warm coat."))
+    await gemini_runner.ask("gem:plan:3", "What should I pack for Vienna in February?")
+    packing = _responses(standin.requests[1])["suggest_packing"]
+    weather = packing["weather"][0]  # type: ignore[index]
+    assert (weather["high_c"], weather["low_c"], weather["basis"]) == (5, -1, "climate normals")
+    assert any("coat" in item for item in packing["clothes"])  # type: ignore[union-attr]
+
+
+async def test_comparison_by_function_call_changes_nothing(
+    gemini_runner: TripPlannerRunner, standin: GeminiStandIn
+) -> None:
+    standin.plan(call("update_trip_plan", {"destinations": ["Paris"], "month": "March", "days": 5}), say("Paris it is."))
+    await gemini_runner.ask("gem:plan:4", "Paris in March for 5 days")
+    standin.plan(call("compare_trip_options", {"destinations": ["Paris"], "days": 5, "month": "March",
+                                               "alternative_month": "July"}),
+                 say("July costs more."))
+    await gemini_runner.ask("gem:plan:4", "Would July be cheaper?")
+    compared = _responses(standin.requests[-1])["compare_trip_options"]
+    months = [o["month"] for o in compared["options"]]  # type: ignore[union-attr, index]
+    assert months == ["March", "July"] and compared["difference"] > 0  # type: ignore[operator]
+    standin.plan(say("Still March."))
+    await gemini_runner.ask("gem:plan:4", "thanks")
+    assert '"month": 3' in standin.system_text(standin.requests[-1])
+
+
+async def test_official_sources_by_function_call(gemini_runner: TripPlannerRunner, standin: GeminiStandIn) -> None:
+    standin.plan(call("official_travel_sources", {"country": "Kenya", "topic": "health"}), say("See the WHO page."))
+    await gemini_runner.ask("gem:plan:5", "Do I need any vaccinations for Kenya?")
+    sources = _responses(standin.requests[1])["official_travel_sources"]
+    assert sources["country"] == "Kenya" and sources["topic"] == "health"
+    assert any("who.int" in s["url"] for s in sources["sources"])  # type: ignore[union-attr]

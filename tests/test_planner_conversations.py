@@ -78,14 +78,15 @@ CASES: dict[str, list[Turn]] = {
         T("Trip to Lisbn in May", "did you mean **Lisbon**"),
         T("Lisbon then", "### Your trip: Lisbon", "Weather in Lisbon in May"),
     ],
-    "a country asks for a city": [T("I want to go to Japan", "**Japan** is a country", "Tokyo")],
+    "a country gets suggestions in it": [T("I want to go to Japan", "Ideas in Japan", "Tokyo", "Kyoto", "Pick one")],
     "exact dates in the past": [
         T("Barcelona from 10 to 14 March 2024", "in the past", f"10 March – 14 March {upcoming(3)}", "5 days"),
     ],
     "a past month": [T("Berlin in January 2020", "already passed", f"January {upcoming(1)}")],
     "exact future dates": [T(f"Lisbon from 3 to 9 June {upcoming(6) + 1}", "3 June – 9 June", "7 days")],
     "ambiguous month": [
-        T("Porto in May or June", "Which month would you prefer", "**May** or **June**", refuse=("°C",)),
+        T("Porto in May or June", "Which month would you prefer", "**May** or **June**", "Side by side",
+          "Porto in May", "Porto in June", refuse=("Weather in Porto",)),
         T("June", "Weather in Porto in June"),
     ],
     "a season is not a month": [
@@ -179,6 +180,205 @@ CASES: dict[str, list[Turn]] = {
     ],
 }
 
+# The issue's own examples and every point of it (issue 12), one conversation each: discovery, places as
+# people name them, day plans, packing, comparisons, the edits people type, small talk and limits, and
+# real climate normals. Every one runs against the offline model.
+ISSUE_CASES: dict[str, list[Turn]] = {
+    # -- the examples at the top of the issue ---------------------------------------------------------
+    "issue: somewhere sunny from Dublin with a baby": [
+        T("Somewhere sunny for a week in March, 2 adults and a baby, flying from Dublin, around 2500 euros",
+          "from Dublin", "€2,500", "3 travellers (1 child)", "Ideas for March", "Tenerife", "h flight", EST,
+          refuse=("Where would you like to go",)),
+    ],
+    "issue: an island by its name": [
+        T("Plan 5 days in Mallorca in June", "### Your trip: Mallorca", "Weather in Mallorca in June",
+          "climate normals", refuse=("I don't know", "Malacca")),
+    ],
+    "issue: a city break in Europe with Christmas markets": [
+        T("We want a city break in Europe in December with Christmas markets", "Ideas in Europe for December",
+          "christmas markets", "Vienna", refuse=("I don't know", "Erode")),
+    ],
+    "issue: a plan for each day": [
+        T("5 days in Lisbon in May", "5 days"),
+        T("Could you sketch a plan for each day?", "Day-by-day plan", "**Day 1**", "Arrive", "**Day 5**", "depart",
+          "Sintra", "· 5 days", refuse=("**Day 6**", "· 1 day")),
+    ],
+    "issue: add 2 days in Florence": [
+        T("Rome for 4 days in September", "4 days"),
+        T("Let's add 2 days in Florence", "Rome (4 days) → Florence (2 days)", "6 days", "Weather in Florence",
+          refuse=("· 2 days",)),
+    ],
+    "issue: what clothes to bring in Vienna": [
+        T("Vienna in February for 3 days", "5°C by day and -1°C at night", "climate normals for Vienna"),
+        T("What clothes should I bring?", "What to pack for February", "warm winter coat", "gloves",
+          "climate normals for Vienna", "not a forecast"),
+    ],
+    "issue: a return date": [
+        T(f"Fly from Toronto to Madrid on 3 June {upcoming(6) + 1} and return on 14 June",
+          f"3 June – 14 June {upcoming(6) + 1}", "12 days", "Toronto (YYZ) → Madrid (MAD)", "11 nights"),
+    ],
+    "issue: a friend joins": [
+        T("Amsterdam for 4 days in April for 2 people", "2 travellers"),
+        T("Our friend wants to join us", "3 travellers", "2 rooms", refuse=("2 travellers",)),
+    ],
+    "issue: vaccinations for a country": [
+        T("Do I need any vaccinations for Kenya?", "Vaccinations and health for Kenya", "who.int", "travel clinic",
+          refuse=("Where would you like to go", "is a country")),
+    ],
+    # -- 1. discovery ---------------------------------------------------------------------------------
+    "discovery: skiing from London": [
+        T("Skiing in February, 2 people, from London", "Ideas for February (ski)", "Innsbruck", "Chamonix",
+          "2 travellers", EST, refuse=("Beijing",)),
+    ],
+    "discovery: a beach with kids and a budget in pounds": [
+        T("Hi there, I'm thinking about a beach holiday in August with my 2 kids, budget 3000 pounds, from Manchester",
+          "Ideas for August", "beach", "3 travellers (2 children)", "£3,000", "fits your budget", "from Manchester"),
+    ],
+    "discovery: islands in a region": [
+        T("Any island ideas in Asia for July?", "Ideas in Asia for July", "Bali", "Phuket", refuse=("Mallorca",)),
+    ],
+    "discovery: a pick becomes the trip": [
+        T("Somewhere warm in January for 5 days", "Ideas for January", "warm"),
+        T("Let's do Dubai", "### Your trip: Dubai · January", "5 days", "Weather in Dubai in January"),
+    ],
+    "discovery: suggestions within a country": [
+        T("A week in Italy in June", "Ideas in Italy for June", "Rome", "7 days", refuse=("is a country",)),
+    ],
+    # -- 2. places as people name them ----------------------------------------------------------------
+    "places: Bali is an island we know": [
+        T("Bali in January for 10 days", "### Your trip: Bali", "rainy season", "Denpasar"),
+    ],
+    "places: the Algarve": [T("The Algarve in June for a week", "### Your trip: Algarve", "7 days", "Faro")],
+    "places: a region": [
+        T("Plan a trip to Tuscany in September for 6 days", "### Your trip: Tuscany", "Weather in Tuscany",
+          refuse=("I don't know",)),
+    ],
+    "places: a country we have no list for asks which city": [
+        T("I want to go to Kenya in August", "**Kenya** is a country", "Nairobi", refuse=("°C", "Ideas in")),
+        T("Nairobi", "### Your trip: Nairobi · August", "Weather in Nairobi in August"),
+    ],
+    "places: a small town gets its nearest place and airport": [
+        T("I'd like to visit Sintra in May", "### Your trip: Sintra", "small place", "Lisbon", "LIS",
+          refuse=("did you mean",)),
+    ],
+    "places: other spellings and languages": [
+        T("Trip to München in December", "### Your trip: Munich"),
+        T("Add Firenze too", "Munich → Florence"),
+        NEW,
+        T("Majorca in July for 5 days", "### Your trip: Mallorca"),
+        NEW,
+        T("Two weeks in España in May", "Ideas in Spain for May", "Barcelona"),
+    ],
+    # -- 3. itinerary ---------------------------------------------------------------------------------
+    "itinerary: two cities share the days": [
+        T("Paris and Amsterdam for 6 days in May", "Paris → Amsterdam"),
+        T("Give me a day-by-day itinerary", "**Day 1** · Paris: Arrive", "**Day 4** · Amsterdam: Travel from Paris",
+          "**Day 6**", "depart", "the Louvre", "the Rijksmuseum"),
+    ],
+    "itinerary: each place its own days": [
+        T("Rome for 4 days then Florence for 2 days in October", "Rome (4 days) → Florence (2 days)", "6 days"),
+        T("What should we do each day?", "**Day 5** · Florence: Travel from Rome to Florence", "**Day 6** · Florence",
+          refuse=("**Day 7**",)),
+    ],
+    "itinerary: a place outside the table gets a pattern": [
+        T("Trip to Graz in May for 3 days", "### Your trip: Graz"),
+        T("Itinerary please", "**Day 2** · Graz", "general pattern", refuse=("**Day 4**",)),
+    ],
+    "itinerary: a day trip is a day of its own": [
+        T("Lisbon for 7 days in June, relaxed pace", "7 days"),
+        T("a plan for each day please", "**Day 7**", "A day trip to Sintra\n", refuse=("· 1 day",)),
+    ],
+    # -- 4. packing -----------------------------------------------------------------------------------
+    "packing: the tropics in the wet season": [
+        T("Bali in January", "Bali"),
+        T("What should I pack?", "What to pack for January", "swimwear", "waterproof", "345 mm"),
+    ],
+    "packing: a ski trip": [
+        T("Innsbruck in January for 5 days, skiing", "Innsbruck"),
+        T("What do I need to pack?", "goggles", "thermal", "warm winter coat"),
+    ],
+    "packing: a long trip plans a laundry stop": [
+        T("Tokyo for 12 days in April", "12 days"),
+        T("What should I pack?", "laundry", "Clothes for 7 days", "umbrella"),
+    ],
+    "packing: without a month asks for one": [
+        T("Rome for 4 days", "Rome"),
+        T("What should I pack?", "Which month", "what to pack) then", refuse=("What to pack for",)),
+    ],
+    # -- 5. comparisons -------------------------------------------------------------------------------
+    "compare: two cities, then a pick": [
+        T("Lisbon or Porto in May for 4 days?", "Side by side", "Lisbon in May", "Porto in May", "keep your trip",
+          EST, refuse=("### Your trip",)),
+        T("Porto", "### Your trip: Porto · May", "4 days"),
+    ],
+    "compare: another month changes nothing": [
+        T("Paris in March for 5 days", "March"),
+        T("Would July be cheaper?", "Side by side", "Paris in March", "Paris in July", "### Your trip: Paris · March"),
+        T("And the budget?", f"March {upcoming(3)}", refuse=("July",)),
+    ],
+    "compare: another hotel class": [
+        T("Rome in May for 4 days", "mid-range"),
+        T("How much more would luxury hotels be?", "Side by side", "mid-range hotels", "luxury hotels", "more"),
+        T("And the budget?", "mid-range hotels", refuse=("luxury",)),
+    ],
+    "compare: the trip against another city": [
+        T("Barcelona in May for 5 days", "Barcelona"),
+        T("How would Madrid compare?", "Barcelona in May", "Madrid in May", "### Your trip: Barcelona",
+          refuse=("### Your trip: Madrid",)),
+    ],
+    # -- 6. the edits and facts people type -------------------------------------------------------------
+    "edits: two more days go to the last place": [
+        T("Rome for 4 days then Florence for 2 days in October", "6 days"),
+        T("add 2 more days", "Rome (4 days) → Florence (4 days)", "8 days"),
+    ],
+    "edits: adults with children": [
+        T("Barcelona in July for 5 days, 2 adults and 2 kids", "4 travellers (2 children)"),
+    ],
+    "edits: a return date later": [
+        T(f"Lisbon from 10 May {upcoming(5) + 1}", "from 10 May"),
+        T("We'll return on 16 May", "10 May – 16 May", "7 days"),
+    ],
+    "edits: a European number format": [
+        T("Prague in May for 4 days, budget 1.800,50 €", "€1,800", "Total: about €", refuse=("$",)),
+    ],
+    "edits: rupees by symbol": [T("Delhi in February for 5 days, budget ₹80,000", "80,000 INR")],
+    "edits: the origin inside a sentence": [
+        T("Flying from Dublin, somewhere warm in May please", "from Dublin", "h flight", "Ideas for May (warm)"),
+        T("Rome then", "### Your trip: Rome · May", "Dublin (DUB) → Rome (FCO)"),
+    ],
+    "edits: days inside a question never change the length": [
+        T("Lisbon for 5 days in May", "5 days"),
+        T("Is a day trip to Sintra worth it?", "### Your trip: Lisbon", "5 days", refuse=("· 1 day", "· 2 days", "Sintra ·")),
+        T("We'd spend about 100 euros a day", "5 days", refuse=("· 1 day",)),
+    ],
+    "edits: more friends join, one leaves": [
+        T("Amsterdam for 4 days for 2 people", "2 travellers"),
+        T("Two friends want to join us", "4 travellers"),
+        T("One of our friends can't come", "3 travellers"),
+    ],
+    # -- 7. small talk and limits ---------------------------------------------------------------------
+    "talk: a greeting says how to finish": [T("Hi!", "Hello", "👍", refuse=("°C",))],
+    "talk: thanks says how to finish": [
+        T("Rome in May for 4 days", "Rome"),
+        T("thank you", "You're welcome", "👍", refuse=("Hotels",)),
+    ],
+    "talk: what can you do": [T("What can you do?", "suggest places", "pack", refuse=("°C",))],
+    "limits: a visa question on a trip": [
+        T("Tokyo in April for 7 days", "Tokyo"),
+        T("Do I need a visa?", "Visas and entry rules for Japan", "embassy", "gov.uk",
+          refuse=("visa-free", "you don't need", "you need a visa")),
+    ],
+    "limits: safety": [T("Is it safe to travel to Cairo?", "Safety for Egypt", "travel advice")],
+    # -- 8. real climate --------------------------------------------------------------------------------
+    "climate: normals with their station": [
+        T("Reykjavik in January", "monthly climate normals for Reykjavik", "3°C by day and -2°C at night"),
+    ],
+    "climate: the latitude model is labelled as the fallback": [
+        T("Trip to Graz in March", "estimated from latitude and season (no climate normals"),
+    ],
+}
+CASES.update(ISSUE_CASES)
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 async def test_conversation(runner: TripPlannerRunner, name: str) -> None:
@@ -196,7 +396,8 @@ async def test_conversation(runner: TripPlannerRunner, name: str) -> None:
 
 
 def test_the_table_is_big_enough() -> None:
-    assert len(CASES) >= 30
+    assert len(CASES) >= 70
+    assert len(ISSUE_CASES) >= 40
 
 
 async def test_trip_facts_survive_a_restart(settings: Settings) -> None:

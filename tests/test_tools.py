@@ -212,3 +212,180 @@ def test_parse_message_questions_ambiguity_and_unknowns() -> None:
     assert parse_message("Porto in May or June", {}, {}, TODAY).ambiguous_months == ["May", "June"]
     assert parse_message("I want to go to Parris", {}, {}, TODAY).unknown_places == ["Parris"]
     assert parse_message("I may go to Rome", {}, {}, TODAY).changes == {"destinations": ["Rome"]}
+
+
+# -- issue 12: curated data, climate normals, places as people name them -----------------------------
+
+
+def test_the_data_file_names_its_climate_source_and_every_entry_is_complete() -> None:
+    from trip_planner.agents.destinations import _TABLE, CLIMATE_SOURCE
+
+    assert "Wikipedia" in CLIMATE_SOURCE and "national meteorological services" in CLIMATE_SOURCE
+    assert len(_TABLE) >= 75
+    for d in _TABLE:
+        assert d.climate is not None and len(d.climate.high_c) == len(d.climate.low_c) == len(d.climate.rain_mm) == 12
+        assert all(h > low for h, low in zip(d.climate.high_c, d.climate.low_c)), d.name
+        assert d.highlights and d.kinds and d.region and d.airports, d.name
+
+
+def test_weather_uses_climate_normals_and_labels_the_fallback() -> None:
+    vienna = tools.get_typical_weather("Vienna", "February")
+    assert (vienna["avg_high_c"], vienna["avg_low_c"], vienna["basis"]) == (5, -1, "climate normals")
+    assert "Hohe Warte" in vienna["source"] and vienna["rain_mm"] > 0 and "not a forecast" in vienna["note"]
+    graz = tools.get_typical_weather("Graz", "February")
+    assert graz["basis"] == "latitude model" and "no climate normals" in graz["source"]
+
+
+def test_islands_regions_towns_and_other_names_resolve() -> None:
+    assert resolve_place("Mallorca").airports == ("PMI",)  # type: ignore[union-attr]
+    assert resolve_place("Majorca").name == "Mallorca"  # type: ignore[union-attr]
+    assert resolve_place("the Algarve").name == "Algarve"  # type: ignore[union-attr]
+    assert resolve_place("München").name == "Munich"  # type: ignore[union-attr]
+    sintra = resolve_place("Sintra")
+    assert sintra is not None and sintra.near.startswith("Lisbon") and sintra.airports[0] == "LIS"
+    assert resolve_place("Europe") is None and resolve_place("Asia") is None
+    assert tools.lookup_city("Sintra")["near"].startswith("Lisbon")
+    assert tools.lookup_city("España")["status"] == "country"
+
+
+# -- issue 12: discovery, itinerary, packing, comparisons, official sources ----------------------------
+
+
+def test_suggestions_follow_month_wishes_region_party_and_budget() -> None:
+    from trip_planner.agents.discovery import suggest_destinations
+
+    sunny = suggest_destinations(month="March", wishes=["sunny"], origin="Dublin", travellers=3, children=1, days=7,
+                                 budget_amount=2500, budget_currency="EUR", currency="EUR")
+    names = [s["name"] for s in sunny["suggestions"]]
+    assert 3 <= len(names) <= 5 and "Tenerife" in names and "Vienna" not in names
+    assert all(s["high_c"] >= 20 and s["flights_included"] for s in sunny["suggestions"])
+    ski = suggest_destinations(month="February", wishes=["ski"])
+    assert {s["name"] for s in ski["suggestions"]} <= {"Innsbruck", "Chamonix", "Vancouver"}
+    markets = suggest_destinations(month="December", wishes=["christmas-markets", "city"], region="Europe")
+    assert all("christmas-markets" in s["kinds"] for s in markets["suggestions"])
+    italy = suggest_destinations(month="June", country="Italy")
+    assert {s["country"] for s in italy["suggestions"]} == {"Italy"}
+
+
+def test_itinerary_splits_days_per_leg_with_light_travel_days() -> None:
+    from trip_planner.agents.itinerary import plan_itinerary
+
+    plan = plan_itinerary(["Rome", "Florence"], days=6, leg_days=[4, 2], pace="moderate")
+    days = plan["days"]
+    assert [d["place"] for d in days] == ["Rome"] * 4 + ["Florence"] * 2
+    assert days[0]["plan"].startswith("Arrive") and days[-1]["plan"].endswith("depart")
+    assert days[4]["plan"].startswith("Travel from Rome to Florence")
+    assert "; " in days[1]["plan"] and "; " not in days[0]["plan"].split("; ", 1)[1]
+    even = plan_itinerary(["Paris", "Amsterdam"], days=7)
+    assert [leg["days"] for leg in even["legs"]] == [4, 3]
+    lisbon = plan_itinerary(["Lisbon"], days=7, pace="relaxed")
+    assert any(d["plan"] == "A day trip to Sintra" for d in lisbon["days"])
+    assert plan_itinerary(["Graz"], days=3)["sights_from"]["Graz"].startswith("a general pattern")
+    assert plan_itinerary([], days=3)["status"] == "error"
+
+
+def test_packing_follows_the_normals_kind_length_and_children() -> None:
+    from trip_planner.agents.packing import suggest_packing
+
+    vienna = suggest_packing(["Vienna"], "February", days=3)
+    assert any("winter coat" in c for c in vienna["clothes"]) and not vienna["extras"]
+    bali = suggest_packing(["Bali"], "January", days=10, children=1)
+    assert "swimwear" in bali["extras"] and any("waterproof" in c for c in bali["clothes"])
+    assert bali["laundry"] and bali["outfits"] == 7 and any("children" in e for e in bali["extras"])
+    ski = suggest_packing(["Innsbruck"], "January", wishes=["ski"])
+    assert "goggles" in ski["extras"]
+    assert suggest_packing(["Vienna"], "Smarch")["status"] == "error"
+
+
+def test_comparisons_price_both_options_the_same_way() -> None:
+    from trip_planner.agents.compare import compare_trip_options
+
+    months = compare_trip_options(["Paris"], days=5, month="March", alternative_month="July")
+    a, b = months["options"]
+    assert (a["month"], b["month"]) == ("March", "July") and months["difference"] == b["total"] - a["total"] > 0
+    assert a["weather"][0]["high_c"] < b["weather"][0]["high_c"]
+    hotels = compare_trip_options(["Rome"], days=4, month="May", alternative_hotel_class="luxury")
+    assert hotels["options"][1]["hotels"] > 3 * hotels["options"][0]["hotels"]
+    cities = compare_trip_options(["Lisbon"], month="May", alternative_destinations=["Porto"], origin="London")
+    assert cities["options"][1]["destinations"] == ["Porto"] and cities["options"][0]["flights"] > 0
+    assert compare_trip_options(["Rome"], month="May")["status"] == "error"
+
+
+def test_official_sources_never_state_a_rule() -> None:
+    from trip_planner.agents.official import official_travel_sources
+
+    health = official_travel_sources("Kenya", "health")
+    assert health["country"] == "Kenya" and any("who.int" in s["url"] for s in health["sources"])
+    visa = official_travel_sources("Tokyo", "visa")
+    assert visa["country"] == "Japan" and "embassy" in visa["check"]
+    assert all(s["url"].startswith("https://") for s in visa["sources"])
+
+
+def test_update_trip_plan_keeps_legs_children_and_wishes() -> None:
+    ctx = _context({"trip": {"destinations": ["Rome"], "days": 4}})
+    result = tools.update_trip_plan(ctx, destinations=["Rome", "Florence"], leg_days=[4, 2], children=1, travellers=3,
+                                    wishes=["Culture", "food"], region="Europe")
+    trip = result["trip"]
+    assert trip["leg_days"] == [4, 2] and trip["days"] == 6 and trip["children"] == 1
+    assert trip["wishes"] == ["culture", "food"] and trip["region"] == "Europe"
+    again = tools.update_trip_plan(ctx, destinations=["Rome", "Florence", "Venice"])
+    assert "leg_days" not in again["trip"]
+    legs = tools.estimate_trip_budget(["Rome", "Venice"], days=6, leg_days=[5, 1])
+    even = tools.estimate_trip_budget(["Rome", "Venice"], days=6)
+    assert legs["total"] < even["total"]  # fewer nights in pricier Venice
+
+
+# -- issue 12: the edits people type -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "trip", "expected"),
+    [
+        ("Let's add 2 days in Florence", {"destinations": ["Rome"], "days": 4},
+         {"destinations": ["Rome", "Florence"], "leg_days": [4, 2], "days": 6}),
+        ("Rome for 4 days then Florence for 2 days", {}, {"destinations": ["Rome", "Florence"], "leg_days": [4, 2], "days": 6}),
+        ("add 2 more days", {"destinations": ["Rome", "Florence"], "leg_days": [4, 2], "days": 6},
+         {"days": 8, "leg_days": [4, 4]}),
+        ("Our friend wants to join us", {"destinations": ["Rome"], "travellers": 2}, {"travellers": 3}),
+        ("two friends are joining", {"destinations": ["Rome"], "travellers": 2}, {"travellers": 4}),
+        ("my brother can't come", {"destinations": ["Rome"], "travellers": 3}, {"travellers": 2}),
+        ("2 adults and a baby", {}, {"travellers": 3, "children": 1, "wishes": ["family"]}),
+        ("budget 2.500,50 €", {}, {"budget_amount": 2500.5, "budget_currency": "EUR"}),
+        ("budget 1.800 €", {}, {"budget_amount": 1800.0, "budget_currency": "EUR"}),
+        ("₹80,000 in total", {}, {"budget_amount": 80000.0, "budget_currency": "INR"}),
+        ("a day trip to Sintra", {"destinations": ["Lisbon"], "days": 5}, {}),
+        ("a plan for each day", {"destinations": ["Lisbon"], "days": 5}, {}),
+        ("about 100 euros a day", {"destinations": ["Lisbon"], "days": 5}, {}),
+        ("flying from Dublin", {"destinations": ["Rome"]}, {"origin": "Dublin"}),
+    ],
+)
+def test_parse_edits(text: str, trip: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert parse_message(text, trip, {}, TODAY).changes == expected
+
+
+def test_parse_return_dates_and_what_is_asked() -> None:
+    trip = parse_message("Fly from Toronto to Madrid on 3 June 2027 and return on 14 June", {}, {}, TODAY)
+    assert trip.changes["start_date"] == "2027-06-03" and trip.changes["end_date"] == "2027-06-14"
+    later = parse_message("We'll return on 16 May", {"destinations": ["Lisbon"], "start_date": "2027-05-10"}, {}, TODAY)
+    assert later.changes == {"start_date": "2027-05-10", "end_date": "2027-05-16"}
+    assert "itinerary" in parse_message("Could you sketch a plan for each day?", {}, {}, TODAY).intents
+    assert "packing" in parse_message("What clothes should I bring?", {}, {}, TODAY).intents
+    kenya = parse_message("Do I need any vaccinations for Kenya?", {}, {}, TODAY)
+    assert (kenya.official, kenya.official_country, kenya.unknown_places) == ("health", "Kenya", [])
+    europe = parse_message("A city break in Europe in December with Christmas markets", {}, {}, TODAY)
+    assert europe.discover and europe.unknown_places == [] and europe.changes["region"] == "Europe"
+    assert parse_message("Lisbon or Porto?", {}, {}, TODAY).compare == {"destinations": [["Lisbon"], ["Porto"]]}
+    july = parse_message("Would July be cheaper?", {"destinations": ["Paris"], "month": 3}, {}, TODAY)
+    assert july.compare == {"months": ["March", "July"]} and july.changes == {}
+
+
+def test_a_suggestion_costs_what_the_budget_later_says() -> None:
+    from trip_planner.agents.discovery import suggest_destinations
+
+    found = suggest_destinations(month="March", wishes=["sunny"], origin="Dublin", travellers=3, children=1, days=7,
+                                 currency="EUR")
+    tenerife = next(s for s in found["suggestions"] if s["name"] == "Tenerife")
+    budget = tools.estimate_trip_budget(["Tenerife"], days=7, travellers=3, children=1, month="March", origin="Dublin",
+                                        currency="EUR")
+    assert tenerife["total"] == budget["total"]
+    assert tools.estimate_hotel_cost("Tenerife", 6, travellers=3, children=1)["rooms"] == 1

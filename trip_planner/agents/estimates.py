@@ -10,8 +10,10 @@ answer can say exactly what kind of number it is: an estimate, never a quote.
 - Nightly rates: 110 USD x city cost index x hotel class x season (1.2 in the local summer peak),
   one room per two travellers.
 - Daily spending (food, local transport, sights): 60 USD x cost index x pace, per traveller.
-- Weather: mean temperature from latitude and month (warmest mid-July north, mid-January south),
-  plus a wet-month hint for the tropics. Typical conditions, not a forecast.
+- Weather: the curated places' monthly climate normals (mean high, low and rain, source named in
+  `data/destinations.json`); elsewhere, as a labelled fallback, a mean temperature from latitude and
+  month (warmest mid-July north, mid-January south) plus a wet-month hint for the tropics. Typical
+  conditions, not a forecast.
 - Currencies: fixed reference rates (USD per unit), approximate and not live.
 """
 
@@ -109,15 +111,43 @@ def daily_spend_usd(place: Place, pace: str = "moderate") -> float:
     return 60 * place.cost_index * PACE_FACTORS.get(pace, 1.0)
 
 
+def _feel(high: float) -> str:
+    return "hot" if high >= 28 else "warm" if high >= 21 else "mild" if high >= 14 else "cool" if high >= 6 else "cold"
+
+
+def _rain_hint(mm: float, tropical: bool) -> str:
+    if tropical and mm >= 150:
+        return "rainy season: expect tropical showers"
+    if mm < 20:
+        return "usually dry"
+    if mm < 50:
+        return "a few showers"
+    if mm < 100:
+        return "some rainy days: pack a light rain layer"
+    return "a wet month: expect frequent rain"
+
+
 def typical_weather(place: Place, month: int) -> dict[str, object]:
-    """Typical daytime conditions from latitude and season."""
+    """Typical conditions: climate normals for curated places, the latitude model (labelled) elsewhere."""
+    climate = place.destination.climate if place.destination else None
+    if climate is not None:
+        high, low, mm = climate.high_c[month - 1], climate.low_c[month - 1], climate.rain_mm[month - 1]
+        return {"avg_high_c": round(high), "avg_low_c": round(low), "rain_mm": round(mm), "description": _feel(high),
+                "rain": _rain_hint(mm, abs(place.latitude) < 23.5), "basis": "climate normals",
+                "source": f"monthly climate normals for {climate.station}"}
+    return {**_latitude_weather(place, month), "basis": "latitude model",
+            "source": "estimated from latitude and season (no climate normals for this place)"}
+
+
+def _latitude_weather(place: Place, month: int) -> dict[str, object]:
+    """The fallback: typical daytime conditions from latitude and season."""
     lat = abs(place.latitude)
     annual_mean = 30.0 - 0.35 * lat
     amplitude = 0.16 * lat
     phase = (month - 7) if place.latitude >= 0 else (month - 1)
     mean = annual_mean + amplitude * math.cos(2 * math.pi * phase / 12)
     high, low = round(mean + 4), round(mean - 4)
-    feel = "hot" if high >= 28 else "warm" if high >= 21 else "mild" if high >= 14 else "cool" if high >= 6 else "cold"
+    feel = _feel(high)
     if lat < 23.5:
         wet = month in ((5, 6, 7, 8, 9, 10) if place.latitude >= 0 else (11, 12, 1, 2, 3, 4))
         rain = "rainy season: expect tropical showers" if wet else "drier season"

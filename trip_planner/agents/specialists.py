@@ -37,6 +37,8 @@ class TripBrief(BaseModel):
     budget_amount: float | None = Field(default=None, description="The traveller's total budget.")
     budget_currency: str | None = Field(default=None, description="The budget's currency code.")
     question: str = Field(default="", description="What the traveller asked, in their words.")
+    leg_days: list[int] | None = Field(default=None, description="Days in each destination, in order, if set.")
+    children: int = Field(default=0, description="How many of the travellers are children.")
 
 
 _COMMON = """Every figure your tools return is an estimate from a stated model: say "estimate" next to it

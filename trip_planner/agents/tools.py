@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +19,20 @@ from google.adk.tools import ToolContext
 
 from trip_planner.agents import estimates as est
 from trip_planner.agents.destinations import DESTINATIONS, Destination
+from trip_planner.agents.estimators import (  # re-exported: the specialists' tool lists live here
+    DEFAULT_DAYS,
+    MONTHS,
+    convert_currency,
+    currency_code,
+    estimate_flight_fare,
+    estimate_hotel_cost,
+    estimate_trip_budget,
+    find_airports,
+    nights_for,
+    split_days,
+    unknown_city,
+)
 from trip_planner.agents.places import (
-    Place,
     biggest_cities,
     resolve_country,
     resolve_place,
@@ -30,13 +41,11 @@ from trip_planner.agents.places import (
 
 log = logging.getLogger(__name__)
 
-MONTHS = est.MONTHS
 TRIP_KEY = "trip"
 PREF_HOME_AIRPORT = "user:home_airport"
 PREF_CURRENCY = "user:currency"
 PREF_TRAVEL_STYLE = "user:travel_style"
 PREFERENCE_KEYS = {"home_airport": PREF_HOME_AIRPORT, "currency": PREF_CURRENCY, "travel_style": PREF_TRAVEL_STYLE}
-DEFAULT_DAYS = 5
 
 
 def today() -> dt.date:
@@ -48,30 +57,6 @@ def find_destination(name: str) -> Destination | None:
     """A curated destination by exact name (kept for callers of the first version)."""
     return DESTINATIONS.get(name.strip().lower())
 
-
-def _unknown_city(city: str) -> dict[str, Any]:
-    return {"status": "error", "error": f"I don't know the city {city!r}.", "suggestions": suggest_places(city)}
-
-
-def _month_or_error(month: str | int | None) -> int | None:
-    return est.month_number(month)
-
-
-def _currency(code: str | None) -> str:
-    code = (code or "USD").strip().upper()
-    return code if code in est.USD_PER_UNIT else "USD"
-
-
-def nights_for(days: int) -> int:
-    """A trip of N days has N-1 hotel nights (at least one)."""
-    return max(1, int(days) - 1)
-
-
-def split_days(days: int, parts: int) -> list[int]:
-    """Share a trip's days between its cities, the first cities taking any remainder."""
-    parts = max(1, parts)
-    base, extra = divmod(max(parts, int(days)), parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
 # -- concierge tools -----------------------------------------------------------------------------
@@ -89,7 +74,7 @@ def lookup_city(name: str) -> dict[str, Any]:
     """
     place = resolve_place(name)
     if place is not None:
-        return {"status": "ok", **place.as_dict()}
+        return {"status": "ok", **place.as_dict(), **({"near": place.near} if place.near else {})}
     country = resolve_country(name)
     if country is not None:
         return {"status": "country", "country": country["name"], "suggestions": biggest_cities(country["iso"])}
@@ -104,34 +89,35 @@ def get_destination_overview(city: str) -> dict[str, Any]:
     """
     place = resolve_place(city)
     if place is None:
-        return _unknown_city(city)
+        return unknown_city(city)
     level = "expensive" if place.cost_index >= 1.3 else "moderate" if place.cost_index >= 0.9 else "affordable"
     return {"status": "ok", "city": place.name, "country": place.country, "currency": place.currency,
             "airports": list(place.airports), "cost_level": level}
 
 
 def get_typical_weather(city: str, month: str) -> dict[str, Any]:
-    """Estimate typical weather in a city for a month (from latitude and season, not a forecast).
+    """Typical weather in a place for a month: climate normals for curated places (mean high, low and
+    rain, with the source), a latitude-and-season estimate elsewhere. Never a forecast.
 
     Args:
-        city: Destination city, e.g. "Paris".
+        city: Destination city, island or region, e.g. "Paris" or "Mallorca".
         month: Month name, e.g. "March".
 
     Returns:
-        Estimated average high and low in °C, a one-word feel and a rain hint, labelled as an estimate.
+        Average high and low in °C, rain (mm when known), a one-word feel and a rain hint, with the basis.
     """
     place = resolve_place(city)
     if place is None:
-        return _unknown_city(city)
-    month_num = _month_or_error(month)
+        return unknown_city(city)
+    month_num = est.month_number(month)
     if month_num is None:
         return {"status": "error", "error": f"{month!r} is not a month I recognise."}
     return {
         "status": "ok",
         "city": place.name,
         "month": MONTHS[month_num - 1],
-        **est.typical_weather(place, month_num),
-        "note": "typical conditions estimated from latitude and season, not a forecast",
+        **(weather := est.typical_weather(place, month_num)),
+        "note": f"typical conditions ({weather['source']}), an estimate and not a forecast",
     }
 
 
@@ -154,11 +140,11 @@ def get_public_holidays(
 
     place = resolve_place(city)
     if place is None:
-        return _unknown_city(city)
+        return unknown_city(city)
     if start_date and end_date:
         first, last = dt.date.fromisoformat(start_date), dt.date.fromisoformat(end_date)
     else:
-        month_num = _month_or_error(month)
+        month_num = est.month_number(month)
         if month_num is None:
             return {"status": "error", "error": "Tell me the month or the dates of the trip."}
         year = int(year or today().year)
@@ -202,6 +188,10 @@ def update_trip_plan(
     end_date: str | None = None,
     days: int | None = None,
     travellers: int | None = None,
+    children: int | None = None,
+    leg_days: list[int] | None = None,
+    wishes: list[str] | None = None,
+    region: str | None = None,
     budget_amount: float | None = None,
     budget_currency: str | None = None,
     hotel_class: str | None = None,
@@ -224,7 +214,14 @@ def update_trip_plan(
         start_date: Exact first day, YYYY-MM-DD.
         end_date: Exact last day, YYYY-MM-DD.
         days: Length of the trip in days.
-        travellers: Number of travellers.
+        travellers: Number of travellers, children included.
+        children: How many of the travellers are children or babies.
+        leg_days: Days in each destination, in the order of destinations (e.g. [4, 2] for "Rome 4 days, then
+            2 days in Florence"); the trip's days become their sum.
+        wishes: What kind of trip, for suggestions and packing: warm, sunny, beach, island, snow, ski, city,
+            culture, food, nature, hiking, christmas-markets, family, romance, nightlife.
+        region: Where to look when no destination is named: Europe, Asia, North America, South America,
+            Africa, Middle East or Oceania.
         budget_amount: The total budget.
         budget_currency: ISO currency code of the budget, e.g. "USD" or "EUR".
         hotel_class: One of budget, mid-range, upscale, luxury.
@@ -294,8 +291,22 @@ def update_trip_plan(
             trip["end_date"] = (first + dt.timedelta(days=trip["days"] - 1)).isoformat()
     if travellers is not None and int(travellers) >= 1:
         trip["travellers"] = min(int(travellers), 30)
+    if children is not None and int(children) >= 0:
+        trip["children"] = min(int(children), max(0, int(trip.get("travellers") or 1) - 1))
+    if leg_days and len(leg_days) == len(trip.get("destinations") or []) and all(int(n) >= 1 for n in leg_days):
+        trip["leg_days"] = [min(int(n), 90) for n in leg_days]
+        trip["days"] = sum(trip["leg_days"])
+        if trip.get("start_date"):
+            first = dt.date.fromisoformat(trip["start_date"])
+            trip["end_date"] = (first + dt.timedelta(days=trip["days"] - 1)).isoformat()
+    elif destinations is not None or days is not None:
+        trip.pop("leg_days", None)  # the split no longer matches the places or the length
+    if wishes is not None:
+        trip["wishes"] = sorted({w.strip().lower() for w in wishes if w.strip()})[:8]
+    if region:
+        trip["region"] = region.strip()
     if budget_amount is not None and float(budget_amount) > 0:
-        trip["budget"] = {"amount": float(budget_amount), "currency": _currency(budget_currency)}
+        trip["budget"] = {"amount": float(budget_amount), "currency": currency_code(budget_currency)}
     if hotel_class in est.HOTEL_CLASSES:
         trip["hotel_class"] = hotel_class
     if pace in est.PACE_FACTORS:
@@ -314,8 +325,10 @@ def update_trip_plan(
     # The field names only at INFO: the values are what the person wrote (places, dates, budget).
     log.info("Trip updated: %s", ", ".join(sorted(trip)) or "nothing")
     log.debug("Trip now: %s", trip)
+    towns = [{"name": p.name, "near": p.near, "airports": list(p.airports)}
+             for p in (resolve_place(n) for n in (destinations or [])) if p is not None and p.near]
     return {"status": "ok", "trip": trip, "preferences": read_preferences(state), "notes": notes,
-            "unknown_places": rejected}
+            "unknown_places": rejected, **({"small_places": towns} if towns else {})}
 
 
 def _next_future(day: dt.date, now: dt.date) -> dt.date:
@@ -334,186 +347,6 @@ def _next_future(day: dt.date, now: dt.date) -> dt.date:
 def read_preferences(state: Any) -> dict[str, Any]:
     """The traveller's lasting preferences from `user:` state, by short name."""
     return {name: state.get(key) for name, key in PREFERENCE_KEYS.items() if state.get(key)}
-
-
-# -- flight specialist tools -------------------------------------------------------------------
-
-
-def find_airports(city: str) -> dict[str, Any]:
-    """The airports that serve a city (IATA codes, names), main one first, from airportsdata.
-
-    Args:
-        city: A city name or an IATA airport code.
-    """
-    from trip_planner.agents.places import airports
-
-    place = resolve_place(city)
-    if place is None:
-        return _unknown_city(city)
-    data = airports()
-    found = [{"code": c, "name": data[c]["name"]} for c in place.airports if c in data]
-    return {"status": "ok", "city": place.name, "airports": found}
-
-
-def estimate_flight_fare(
-    origin: str, destination: str, month: str | None = None, travellers: int = 1, currency: str = "USD",
-    one_way: bool = False,
-) -> dict[str, Any]:
-    """Estimate an economy fare between two cities from distance and season (an estimate, not a quote).
-
-    Args:
-        origin: Departure city or IATA code.
-        destination: Arrival city or IATA code.
-        month: Travel month, for the season factor.
-        travellers: Number of travellers.
-        currency: ISO currency code for the result.
-        one_way: True for a single leg of a multi-city trip; False for a round trip.
-    """
-    start, end = resolve_place(origin), resolve_place(destination)
-    if start is None:
-        return _unknown_city(origin)
-    if end is None:
-        return _unknown_city(destination)
-    currency = _currency(currency)
-    month_num = est.month_number(month)
-    fare_usd, km = (est.one_way_fare_usd if one_way else est.round_trip_fare_usd)(start, end, month_num)
-    travellers = max(1, int(travellers))
-    per_person = est.convert(fare_usd, "USD", currency)
-    return {
-        "status": "ok",
-        "from": start.name, "from_airport": (start.airports or ("",))[0],
-        "to": end.name, "to_airport": (end.airports or ("",))[0],
-        "distance_km": round(km),
-        "flight_hours": round(est.flight_hours(km), 1),
-        "likely_stops": 0 if km < 9000 else 1,
-        "trip_type": "one way" if one_way else "round trip",
-        "month": MONTHS[month_num - 1] if month_num else None,
-        "per_person": round(per_person), "total": round(per_person * travellers),
-        "travellers": travellers, "currency": currency,
-        "note": "economy fare estimated from distance and season; " + est.ESTIMATE_NOTE,
-    }
-
-
-# -- hotel specialist tools --------------------------------------------------------------------
-
-
-def estimate_hotel_cost(
-    city: str, nights: int, month: str | None = None, travellers: int = 1, hotel_class: str = "mid-range",
-    currency: str = "USD",
-) -> dict[str, Any]:
-    """Estimate nightly and total hotel cost in a city (one room per two travellers; an estimate).
-
-    Args:
-        city: Destination city.
-        nights: Number of nights.
-        month: Travel month, for the local high season.
-        travellers: Number of travellers.
-        hotel_class: budget, mid-range, upscale or luxury.
-        currency: ISO currency code for the result.
-    """
-    place = resolve_place(city)
-    if place is None:
-        return _unknown_city(city)
-    hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
-    currency = _currency(currency)
-    nights = max(1, int(nights))
-    rooms = math.ceil(max(1, int(travellers)) / 2)
-    nightly = est.convert(est.nightly_rate_usd(place, est.month_number(month), hotel_class), "USD", currency)
-    return {
-        "status": "ok", "city": place.name, "hotel_class": hotel_class, "nights": nights, "rooms": rooms,
-        "nightly_per_room": round(nightly), "total": round(nightly * rooms * nights), "currency": currency,
-        "note": "nightly rate estimated from the city's cost level, hotel class and season; " + est.ESTIMATE_NOTE,
-    }
-
-
-# -- budget specialist tools -------------------------------------------------------------------
-
-
-def convert_currency(amount: float, from_currency: str, to_currency: str) -> dict[str, Any]:
-    """Convert an amount with fixed reference rates (approximate, not live).
-
-    Args:
-        amount: The amount to convert.
-        from_currency: ISO code, e.g. "EUR".
-        to_currency: ISO code, e.g. "USD".
-    """
-    try:
-        value = est.convert(float(amount), from_currency, to_currency)
-    except KeyError as err:
-        return {"status": "error", "error": f"I have no reference rate for {err.args[0]}."}
-    return {"status": "ok", "amount": float(amount), "from": from_currency.upper(), "to": to_currency.upper(),
-            "converted": round(value, 2), "note": "fixed reference rate, approximate and not live"}
-
-
-def estimate_trip_budget(
-    destinations: list[str], days: int = DEFAULT_DAYS, travellers: int = 1, month: str | None = None,
-    origin: str | None = None, hotel_class: str = "mid-range", pace: str = "moderate", currency: str = "USD",
-    budget_amount: float | None = None, budget_currency: str | None = None,
-) -> dict[str, Any]:
-    """Estimate a whole trip's cost (flights, hotels, daily spending) and compare it with the budget.
-
-    Args:
-        destinations: The trip's cities in order.
-        days: Length of the trip in days, shared between the cities.
-        travellers: Number of travellers.
-        month: Travel month (season factors).
-        origin: Departure city or IATA code; without it flights are left out.
-        hotel_class: budget, mid-range, upscale or luxury.
-        pace: relaxed, moderate or packed (daily spending).
-        currency: ISO currency code for the results.
-        budget_amount: The traveller's total budget, if given.
-        budget_currency: The budget's currency code.
-    """
-    places: list[Place] = []
-    for name in destinations:
-        place = resolve_place(name)
-        if place is None:
-            return _unknown_city(name)
-        places.append(place)
-    if not places:
-        return {"status": "error", "error": "Tell me at least one destination."}
-    currency = _currency(currency)
-    days, travellers = max(1, int(days)), max(1, int(travellers))
-    hotel_class = hotel_class if hotel_class in est.HOTEL_CLASSES else "mid-range"
-    month_num = est.month_number(month)
-    rooms = math.ceil(travellers / 2)
-    day_split = split_days(days, len(places))
-    night_split = split_days(nights_for(days), len(places)) if nights_for(days) >= len(places) else [1] * len(places)
-    hotels = sum(est.nightly_rate_usd(p, month_num, hotel_class) * rooms * n for p, n in zip(places, night_split))
-    daily = sum(est.daily_spend_usd(p, pace) * travellers * d for p, d in zip(places, day_split))
-    flights: float | None = None
-    start = resolve_place(origin) if origin else None
-    if start is not None:
-        if len(places) == 1:
-            flights = est.round_trip_fare_usd(start, places[0], month_num)[0] * travellers
-        else:
-            stops = [start, *places, start]
-            flights = sum(est.one_way_fare_usd(a, b, month_num)[0] for a, b in zip(stops, stops[1:])) * travellers
-    total_usd = hotels + daily + (flights or 0.0)
-
-    def c(usd: float) -> int:
-        return round(est.convert(usd, "USD", currency))
-
-    result: dict[str, Any] = {
-        "status": "ok", "destinations": [p.name for p in places], "days": days, "travellers": travellers,
-        "hotel_class": hotel_class, "currency": currency,
-        "breakdown": {"flights": c(flights) if flights is not None else None, "hotels": c(hotels),
-                      "food_transport_sights": c(daily)},
-        "total": c(total_usd), "per_day": c(total_usd / days),
-        "flights_included": flights is not None,
-        "note": "trip cost estimated from stated fare, hotel and daily-spend models; " + est.ESTIMATE_NOTE,
-    }
-    if budget_amount is not None:
-        b_currency = _currency(budget_currency or currency)
-        budget = est.convert(float(budget_amount), b_currency, currency)
-        result["budget"] = round(budget)
-        result["budget_as_given"] = {"amount": float(budget_amount), "currency": b_currency}
-        result["budget_covers"] = budget >= c(total_usd)
-        result["difference"] = round(budget - c(total_usd))
-        per_day_usd = (total_usd - (flights or 0.0)) / days
-        spare_usd = est.convert(budget, currency, "USD") - (flights or 0.0)
-        result["affordable_days"] = max(0, int(spare_usd // per_day_usd)) if per_day_usd > 0 else days
-    return result
 
 
 CONCIERGE_TOOLS: list[Callable[..., Any]] = [update_trip_plan, lookup_city, get_typical_weather, get_public_holidays, get_destination_overview]

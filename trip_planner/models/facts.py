@@ -15,18 +15,15 @@ from typing import Any
 
 from trip_planner.agents import estimates as est
 from trip_planner.agents.destinations import ALIASES
+from trip_planner.agents.tools import DEFAULT_DAYS, split_days
 from trip_planner.agents.places import fold, resolve_country, resolve_place
+from trip_planner.models import asks, edits
+from trip_planner.models.money import CURRENCY_WORDS, MONEY, PREF_CURRENCY
+from trip_planner.models.money import budget as read_budget
+from trip_planner.models.when import NUM, SEASON, SEASON_MONTHS, YEAR, duration, explicit_dates, month_mentions, number
+from trip_planner.models.window import before as _before
 
-_MONTH_ALT = r"january|february|march|april|may|june|july|august|september|october|november|december|" \
-    r"jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec"
-_MONTH = re.compile(rf"\b({_MONTH_ALT})\b\.?", re.IGNORECASE)
-_YEAR = re.compile(r"\b(20\d\d)\b")
 _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-_WORD_NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "couple of": 2,
-}
-_NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|couple of)"
 
 _INTENTS: dict[str, re.Pattern[str]] = {
     "weather": re.compile(r"\b(weather|temperatures?|rain\w*|sunny|warm|cold|climate|hot|snow\w*|pack|umbrella|degrees)\b", re.IGNORECASE),
@@ -42,30 +39,6 @@ _THANKS = re.compile(r"^\s*(thanks|thank you|thx|ok|okay|great|cool|perfect|awes
                      r"(a lot|so much|very much)?[\s!.]*$", re.IGNORECASE)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy)\b", re.IGNORECASE)
 
-_CURRENCY_WORDS = {
-    "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "jpy": "JPY", "yen": "JPY", "chf": "CHF",
-    "franc": "CHF", "francs": "CHF", "cad": "CAD", "aud": "AUD", "nzd": "NZD", "sek": "SEK", "nok": "NOK",
-    "dkk": "DKK", "czk": "CZK", "pln": "PLN", "huf": "HUF", "try": "TRY", "mxn": "MXN", "brl": "BRL",
-    "inr": "INR", "rupees": "INR", "cny": "CNY", "yuan": "CNY", "hkd": "HKD", "sgd": "SGD", "thb": "THB",
-    "baht": "THB", "krw": "KRW", "won": "KRW", "zar": "ZAR", "rand": "ZAR", "aed": "AED", "dirhams": "AED",
-    "isk": "ISK",
-}
-_DOLLAR_KINDS = {"canadian": "CAD", "australian": "AUD", "new zealand": "NZD", "singapore": "SGD", "hong kong": "HKD"}
-_SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "HK$": "HKD", "$": "USD", "€": "EUR",
-            "£": "GBP", "¥": "JPY"}
-_CODE_ALT = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
-_MONEY = re.compile(
-    r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|\$|€|£|¥)\s?(?P<num1>\d[\d,.]{0,15})(?P<k1>\s?k\b)?"
-    rf"|(?<![\d,.])(?P<num2>\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s+)?(?P<code>{_CODE_ALT})\b",
-    re.IGNORECASE,
-)
-_BARE_BUDGET = re.compile(r"\bbudget\b(?:\s+(?:of|is|to|at|around|about|be|was))*\s+(?P<num>\d[\d,.]{0,15})(?P<k>\s?k\b)?", re.IGNORECASE)
-_PREF_CURRENCY = re.compile(
-    rf"\b(?:prices?|costs?|amounts?|everything|numbers?|figures?)\s+in\s+(?P<a>{_CODE_ALT})\b"
-    rf"|\b(?:my currency is|convert (?:it |everything )?(?:to|into)|use|in)\s+(?P<b>{_CODE_ALT})\s*(?:please|instead|from now on|\.|!|$)",
-    re.IGNORECASE,
-)
 _HOTEL_CLASS: list[tuple[str, re.Pattern[str]]] = [
     ("luxury", re.compile(r"\b(luxury|luxurious|5[- ]star|five[- ]star|high[- ]end|splurge)\b", re.IGNORECASE)),
     ("upscale", re.compile(r"\b(upscale|4[- ]star|four[- ]star|boutique)\b", re.IGNORECASE)),
@@ -85,7 +58,11 @@ _HOME_BEFORE = re.compile(
     r"i (?:usually|always|normally) fly (?:from|out of)|we (?:usually|always|normally) fly (?:from|out of)|"
     r"i'?m from|i am from)\s+(the\s+)?$", re.IGNORECASE)
 _REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.IGNORECASE)
+_EXCURSION_BEFORE = re.compile(r"\b(?:day[- ]trips?|excursions?|side trips?)\s{1,3}(?:to|from|in|at)\s{1,3}(?:the\s{1,3})?$",
+                               re.IGNORECASE)
 _INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.IGNORECASE)
+_HOW_MUCH_MORE = re.compile(r"\b(how much (?:more|less|extra|cheaper)|compare\w{0,2}|cheaper|pricier|more expensive|"
+                            r"difference|worth it|versus|vs\.?)\b", re.IGNORECASE)
 _ADD_WORDS = re.compile(r"\b(add|also|as well|too|plus|and then|extend|include|another)\b", re.IGNORECASE)
 _GEONAMES_BEFORE = re.compile(r"\b(to|in|from|visit|visiting|and|then|or|via|see|near|of|out of|leaving|about|is|add)\s+$|,\s*$", re.IGNORECASE)
 _STRONG_BEFORE = re.compile(r"\b(to|visit|visiting|in|from)\s+$", re.IGNORECASE)
@@ -102,9 +79,6 @@ _NOT_PLACES = {"i", "the", "my", "a", "an", "our", "your", "it", "this", "that",
                "summer", "autumn", "fall", "winter", "total", "budget", "mind", "general", "cash", "advance",
                "person", "luxury", "style", "january", "february", "march", "april", "may", "june", "july",
                "august", "september", "october", "november", "december", *_WEEKDAYS}
-_LOOK_BACK = 80
-_SEASON = re.compile(r"\b(spring|summer|autumn|fall|winter)\b", re.IGNORECASE)
-_SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11), "fall": (9, 10, 11), "winter": (12, 1, 2)}
 
 
 @dataclass
@@ -119,6 +93,14 @@ class Parsed:
     ambiguous_months: list[str] = field(default_factory=list)
     greeting: bool = False
     thanks: bool = False
+    small_talk: bool = False
+    raw: str = ""
+    # What the message asks for beyond facts (see asks.py): suggestions, official sources, a comparison.
+    discover: bool = False
+    country: str | None = None  # a country named as where to go ("a week in Italy")
+    official: str | None = None  # visa, health or safety
+    official_country: str | None = None
+    compare: dict[str, Any] = field(default_factory=dict)  # destinations, months or hotel_classes: two options
 
 
 @dataclass(frozen=True)
@@ -129,40 +111,12 @@ class _Mention:
     role: str  # "destination", "origin", "home", "remove", "replaced"
 
 
-def _before(text: str, start: int) -> str:
-    """The words just before a position: the patterns that look back ("from", "instead of", "increase the
-    budget by") need only these, and searching the whole prefix for every word would be quadratic."""
-    return text[max(0, start - _LOOK_BACK): start]
 
 
-def _number(token: str) -> int:
-    token = token.lower().strip()
-    return int(token) if token.isdigit() else _WORD_NUMBERS.get(token, 1)
 
 
-def _amount(raw: str, k: str | None) -> float | None:
-    from price_parser import Price
-
-    value = Price.fromstring(raw.rstrip(".,")).amount_float
-    if value is None:
-        return None
-    return value * 1000 if k else value
 
 
-def month_mentions(text: str) -> list[tuple[int, re.Match[str]]]:
-    """Month names, not counting the verb "may" ("I may go") or "mar"/"sept" inside other words."""
-    found = []
-    for m in _MONTH.finditer(text):
-        token = m.group(1)
-        if token.lower() == "may" and not (
-            token == "May" and m.start() > 0 or re.search(r"\b(in|of|early|late|mid|during|until|from|to|for)\s+$",
-                                                          _before(text, m.start()), re.IGNORECASE)
-        ):
-            continue
-        month = est.month_number(token)
-        if month:
-            found.append((month, m))
-    return found
 
 
 def find_places(text: str) -> list[tuple[str, int, int]]:
@@ -182,20 +136,29 @@ def find_places(text: str) -> list[tuple[str, int, int]]:
             name = None
             if key in ALIASES:
                 name = ALIASES[key].name
-            elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in _CURRENCY_WORDS:
+            elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in CURRENCY_WORDS:
                 if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", _before(text, span[0].start()), re.IGNORECASE):
                     place = resolve_place(phrase)
                     name = phrase if place is not None else None
             elif all(w.group(0)[0].isupper() for w in span) and key not in _NOT_PLACES:
                 before = _before(text, span[0].start())
+                # A reply that is only a place ("Nairobi", "Nairobi then") answers "which city?".
                 allowed = _STRONG_BEFORE.search(before) if key in _STOP_PLACES else (
-                    size > 1 or _GEONAMES_BEFORE.search(before))
+                    size > 1 or _GEONAMES_BEFORE.search(before) or _only_a_city(phrase, i, len(words)))
                 if allowed and resolve_place(phrase):
                     name = resolve_place(phrase).name  # type: ignore[union-attr]
             if name:
                 taken.update(range(i, i + size))
                 found.append((name, span[0].start(), span[-1].end()))
     return sorted(found, key=lambda f: f[1])
+
+
+def _only_a_city(phrase: str, index: int, words: int) -> bool:
+    """A short reply that is a city of 50,000 or more ("Nairobi"), not a small town named like a word ("Deal")."""
+    if index != 0 or words > 3 or len(phrase) <= 3:
+        return False
+    place = resolve_place(phrase)
+    return place is not None and not place.near
 
 
 def _mentions(text: str) -> list[_Mention]:
@@ -210,92 +173,38 @@ def _mentions(text: str) -> list[_Mention]:
             role = "remove"
         elif _INSTEAD_OF_BEFORE.search(before):
             role = "replaced"
+        elif _EXCURSION_BEFORE.search(before):
+            role = "excursion"  # "a day trip to Sintra" visits it from the trip's base; the trip stays
         else:
             role = "destination"
         result.append(_Mention(name, start, end, role))
     return result
 
 
-def _explicit_dates(text: str, now: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """A start (and end) date written out: "10-15 March", "from 3 to 9 June 2026", "March 10", ISO."""
-    import dateparser
-
-    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": dt.datetime.combine(now, dt.time()),
-                "PREFER_DAY_OF_MONTH": "first"}
-
-    def parse(day: str, month: str, year: str | None) -> dt.date | None:
-        explicit = f"{int(day)} {month} {year}" if year else f"{int(day)} {month}"
-        parsed = dateparser.parse(explicit, languages=["en"], settings=settings)  # type: ignore[arg-type]
-        return parsed.date() if parsed else None
-
-    iso = re.findall(r"\b(20\d\d-\d\d-\d\d)\b", text)
-    if iso:
-        return dt.date.fromisoformat(iso[0]), dt.date.fromisoformat(iso[1]) if len(iso) > 1 else None
-    day = r"(\d{1,2})(?:st|nd|rd|th)?"
-    rng = re.search(rf"\b{day}\s*(?:-|–|to|until|till)\s*{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if rng:
-        first, last = parse(rng.group(1), rng.group(3), rng.group(4)), parse(rng.group(2), rng.group(3), rng.group(4))
-        return first, last
-    rng = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\s*(?:-|–|to|until|till)\s*{day}(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if rng:
-        return parse(rng.group(2), rng.group(1), rng.group(4)), parse(rng.group(3), rng.group(1), rng.group(4))
-    single = re.search(rf"\b{day}(?:\s+of)?\s+({_MONTH_ALT})\b\.?(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if single and int(single.group(1)) <= 31:
-        return parse(single.group(1), single.group(2), single.group(3)), None
-    single = re.search(rf"\b({_MONTH_ALT})\.?\s+{day}\b(?!\s*(?:days?|nights?|weeks?|people|travell?ers|k\b))(?:,?\s+(20\d\d))?", text, re.IGNORECASE)
-    if single and int(single.group(2)) <= 31 and not re.match(r"\s*20\d\d", text[single.start(2):]):
-        return parse(single.group(2), single.group(1), single.group(3)), None
-    relative = re.search(r"\b(tomorrow|next (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|week))\b", text, re.IGNORECASE)
-    if relative:
-        parsed = dateparser.parse(relative.group(1), languages=["en"], settings=settings)  # type: ignore[arg-type]
-        if parsed:
-            return parsed.date(), None
-    return None, None
 
 
-def _duration(text: str, trip: dict[str, Any]) -> int | None:
-    current = int(trip.get("days") or 0)
-    more = re.search(rf"\b{_NUM}\s+(more|extra|additional)\s+(days?|nights?)\b", text, re.IGNORECASE)
-    if more and current:
-        return current + _number(more.group(1))
-    less = re.search(rf"\b{_NUM}\s+(days?|nights?)\s+(less|fewer|shorter)\b|\b{_NUM}\s+(fewer|less)\s+(days?|nights?)\b", text, re.IGNORECASE)
-    if less and current:
-        return max(1, current - _number(less.group(1) or less.group(4)))
-    weekend = re.search(r"\b(long weekend|weekend)\b", text, re.IGNORECASE)
-    days = re.findall(rf"\b{_NUM}[\s-]+(days?|nights?)\b", text, re.IGNORECASE)
-    if days:
-        count, unit = days[-1]
-        n = _number(count)
-        return n + 1 if unit.lower().startswith("night") else n
-    weeks = re.findall(rf"\b{_NUM}[\s-]+weeks?\b|\b(fortnight)\b", text, re.IGNORECASE)
-    if weeks:
-        count, fortnight = weeks[-1]
-        return 14 if fortnight else 7 * _number(count)
-    if weekend and not re.search(r"\bnext weekend\b", text, re.IGNORECASE):
-        return 4 if weekend.group(1).lower() == "long weekend" else 3
-    return None
 
 
 def _travellers(text: str) -> int | None:
     t = text
-    m = re.search(rf"\b{_NUM}\s+adults?\s+and\s+{_NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.IGNORECASE)
+    m = re.search(rf"\b{NUM}\s+adults?\s+and\s+{NUM}\s+(kids?|children|child|teens?|teenagers?)\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1)) + _number(m.group(2))
-    m = re.search(rf"\bwith\s+(?:my\s+)?{_NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.IGNORECASE)
+        return number(m.group(1)) + number(m.group(2))
+    m = re.search(rf"\bwith\s+(?:my\s+)?{NUM}\s+(friends?|kids?|children|colleagues?)\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1)) + 1
-    m = re.search(rf"\b(?:family of|group of|party of)\s+{_NUM}\b", t, re.IGNORECASE)
+        return number(m.group(1)) + 1
+    m = re.search(rf"\b(?:family of|group of|party of)\s+{NUM}\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1))
-    m = re.search(rf"\b{_NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.IGNORECASE)
+        return number(m.group(1))
+    m = re.search(rf"\b{NUM}\s+(people|persons|travell?ers|adults|of us|guests|pax|friends)\b", t, re.IGNORECASE)
     if m and m.group(1).lower() not in ("a", "an"):
-        return _number(m.group(1)) + (1 if m.group(2).lower() == "friends" and "with" in t.lower() else 0)
-    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{_NUM}\b", t, re.IGNORECASE)
+        return number(m.group(1)) + (1 if m.group(2).lower() == "friends" and "with" in t.lower() else 0)
+    m = re.search(rf"\b(?:we are|we're|there are|there will be)\s+{NUM}\b", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1))
+        return number(m.group(1))
     m = re.search(r"\bfor\s+(two|three|four|five|six|\d)\b(?!\s*(?:days?|nights?|weeks?|months?|hours?|k\b|[\d,.]))", t, re.IGNORECASE)
     if m:
-        return _number(m.group(1))
+        return number(m.group(1))
     if re.search(r"\b(with|and) my (wife|husband|partner|girlfriend|boyfriend|spouse|fianc[ée]e?|friend|mum|mom|dad|"
                  r"mother|father|sister|brother|son|daughter)\b|\b(a couple|honeymoon|the two of us|both of us)\b", t, re.IGNORECASE):
         return 2
@@ -304,49 +213,100 @@ def _travellers(text: str) -> int | None:
     return None
 
 
-def _budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[float, str] | None:
-    current = trip.get("budget") or {}
-    default_currency = current.get("currency") or prefs.get("currency") or "USD"
-    mentions = []
-    for m in _MONEY.finditer(text):
-        if re.match(r"\s*(per|a|an|each)\s+(night|day|person)\b", text[m.end():], re.IGNORECASE):
-            continue
-        if m.group("sym"):
-            amount = _amount(m.group("num1"), m.group("k1"))
-            currency = _SYMBOLS[m.group("sym").upper() if m.group("sym") != "€" else "€"]
+
+
+def _same_or_next_year(day: dt.date, first: dt.date) -> dt.date:
+    """`day` in the first year where it is not before `first` (29 February falls to the 28th)."""
+    for year in (first.year, first.year + 1):
+        try:
+            candidate = day.replace(year=year)
+        except ValueError:
+            candidate = dt.date(year, 2, 28)
+        if candidate >= first:
+            return candidate
+    return day
+
+
+def _countries(text: str) -> list[str]:
+    """Country names in the text (capitalised, up to three words: "Kenya", "South Korea", "the UK")."""
+    words = list(_WORD.finditer(text))
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2, 1):
+            span = words[i: i + size]
+            if len(span) < size or not span[-1].group(0)[:1].isupper():
+                continue
+            if any(text[a.end(): b.start()] != " " for a, b in zip(span, span[1:])):
+                continue
+            country = resolve_country(text[span[0].start(): span[-1].end()])
+            if country is not None and len(text[span[0].start(): span[-1].end()]) > 2:
+                found.append(country["name"])
+                i += size - 1
+                break
+        i += 1
+    return list(dict.fromkeys(found))
+
+
+def _has_suggestions(country: str) -> bool:
+    """Whether the curated table has at least two places in the country to suggest from."""
+    return sum(1 for d in {id(d): d for d in ALIASES.values()}.values() if d.country == country) >= 2
+
+
+def _leg_changes(text: str, mentions: list[_Mention], trip: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Days per place: "add 2 days in Florence" (a new leg with its own days), "Rome for 4 days then
+    Florence for 2", "2 more days in Rome"; the trip's length becomes their sum."""
+    current = list(trip.get("destinations") or [])
+    final = list(changes.get("destinations") or current)
+    said: dict[str, tuple[int, bool]] = {}
+    for m in mentions:
+        if m.role == "destination" and m.name in final:
+            days = edits.leg_days(_before(text, m.start), text[m.end: m.end + 40])
+            if days is not None:
+                said[m.name] = days
+    stored = list(trip.get("leg_days") or [])
+    if stored and len(stored) == len(current):
+        old = dict(zip(current, stored))
+    elif len(current) == 1:
+        old = {current[0]: int(trip.get("days") or DEFAULT_DAYS)}
+    else:
+        old = dict(zip(current, split_days(int(trip.get("days") or DEFAULT_DAYS), len(current)))) if current else {}
+    if not said:
+        more = changes.get("days") is not None and stored and len(stored) == len(final) and final == current
+        if more and changes["days"] > sum(stored):
+            changes["leg_days"] = stored[:-1] + [stored[-1] + changes["days"] - sum(stored)]
+        return
+    if len(final) < 2:
+        if final and final[0] in said and not said[final[0]][1]:
+            changes["days"] = said[final[0]][0]
+        elif final and final[0] in said:
+            changes["days"] = old.get(final[0], 0) + said[final[0]][0]
+        return
+    legs: list[int] = []
+    for city in final:
+        if city in said:
+            n, extra = said[city]
+            legs.append(old.get(city, 0) + n if extra and city in old else n)
+        elif city in old:
+            legs.append(old[city])
         else:
-            amount = _amount(m.group("num2"), m.group("k2"))
-            word = m.group("code").lower()
-            currency = _CURRENCY_WORDS[word]
-            if currency == "USD" and m.group("kind"):
-                currency = _DOLLAR_KINDS.get(m.group("kind").strip().lower(), "USD")
-        if amount:
-            mentions.append((amount, currency, m.start()))
-    if not mentions:
-        bare = _BARE_BUDGET.search(text)
-        if bare:
-            amount = _amount(bare.group("num"), bare.group("k"))
-            if amount:
-                mentions.append((amount, default_currency, bare.start()))
-    if not mentions:
-        if re.search(r"\bdouble (my|our|the) budget\b", text, re.IGNORECASE) and current:
-            return current["amount"] * 2, current["currency"]
-        return None
-    amount, currency, start = mentions[-1]
-    before = _before(text, start)
-    if current and re.search(r"\b(increase|raise|add|up|bump|extend|more)\b.*\bby\s+$|\bextra\s+$|\badd(ing)?\s+(another\s+)?$",
-                             before, re.IGNORECASE):
-        return current["amount"] + est.convert(amount, currency, current["currency"]), current["currency"]
-    if current and re.search(r"\b(reduce|cut|lower|decrease|drop|less)\b.*\bby\s+$", before, re.IGNORECASE):
-        return max(1.0, current["amount"] - est.convert(amount, currency, current["currency"])), current["currency"]
-    return amount, currency
+            return  # a place without days: share the trip's days evenly instead
+    changes["leg_days"] = legs
+    changes["days"] = sum(legs)
+    changes.pop("end_date", None)
 
 
 def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: dt.date) -> Parsed:
     """The facts this message changes, relative to `trip` and `prefs`, and what it asks about."""
-    out = Parsed(greeting=bool(_GREETING.match(text)), thanks=bool(_THANKS.match(text)))
+    out = Parsed(greeting=bool(_GREETING.match(text)), thanks=bool(_THANKS.match(text)),
+                 small_talk=bool(asks.SMALL_TALK.match(text)), raw=text[:200])
     out.intents = {name for name, pattern in _INTENTS.items() if pattern.search(text)}
-    money_in_text = bool(_MONEY.search(text))
+    if asks.ITINERARY.search(text):
+        out.intents = (out.intents - {"plan"}) | {"itinerary"}
+    if asks.PACKING.search(text):
+        out.intents = (out.intents - {"plan"}) | {"packing"}
+    out.official = asks.official_topic(text)
+    money_in_text = bool(MONEY.search(text))
     if money_in_text:
         out.intents.add("budget")
     question = bool(_QUESTION.search(text)) and not _WHAT_IF.search(text)
@@ -364,7 +324,16 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
         elif m.role == "home":
             changes["home_airport"] = m.name
     wanted = [w for w in dict.fromkeys(wanted) if w != changes.get("origin") and w != changes.get("home_airport")]
-    if wanted and asking_about and current:
+    comparing = bool(asks.COMPARE.search(text)) or bool(re.search(r"\bor\b", text, re.IGNORECASE))
+    if len(wanted) >= 2 and comparing and not _ADD_WORDS.search(text):
+        out.compare = {"destinations": [[wanted[0]], [wanted[1]]]}
+    elif len(wanted) == 1 and current and wanted[0] not in current and asks.COMPARE.search(text) \
+            and not re.search(r"\binstead\b|\bactually\b", text, re.IGNORECASE):
+        out.compare = {"destinations": [current, wanted]}
+    if out.compare or (out.official and not current and len(wanted) == 1 and not out.intents - {"plan"}
+                       and not re.search(r"\b(?:trip|travel|go|going|plan)\b", text, re.IGNORECASE)):
+        pass  # a comparison or an official question names places without choosing them
+    elif wanted and asking_about and current:
         out.focus_cities = wanted
     elif wanted or removed:
         if any(m.role == "replaced" for m in mentions) and current:
@@ -387,34 +356,52 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
         if new != current and new:
             changes["destinations"] = new
 
-    # Unknown places: a capitalised name after "to/in/visit/from" that is no city we know.
+    # Unknown places: a capitalised name after "to/in/visit/from" that is no place we know. Countries
+    # are read on their own: a destination ("a week in Italy"), or what an official question is about.
+    countries = _countries(text)
     known_spans = [(s, e) for _n, s, e in find_places(text)]
     for found in _UNKNOWN_PLACE.finditer(text):
         name = found.group(1)
         first = name.split()[0]
-        if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans):
+        if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans) \
+                or asks.is_region_word(name) or resolve_country(name) is not None:
             continue
         if resolve_place(name) is not None:
             continue
         out.unknown_places.append(name)
-    if not wanted and not current:
-        # A country named as the destination ("I want to go to Japan") is asked about too.
+    if out.official:
+        out.official_country = countries[0] if countries else (
+            resolve_place(wanted[0]).country if wanted and resolve_place(wanted[0]) else None)  # type: ignore[union-attr]
+    elif not wanted and not current and countries:
+        out.country = countries[0]
+        if not _has_suggestions(countries[0]):
+            out.unknown_places.append(countries[0])
+    elif not wanted and current:
+        # A country named as where to go during a trip: "which city?", and the trip stays as it is.
         for found in _UNKNOWN_PLACE.finditer(text):
             if resolve_country(found.group(1)) is not None and found.group(1) not in out.unknown_places:
                 out.unknown_places.append(found.group(1))
 
     # When: exact dates, a month (and year), a season, or two months to choose from.
-    first, last = _explicit_dates(text, now)
+    first, last = explicit_dates(text, now)
+    if first is None and last is not None and trip.get("start_date"):
+        first = dt.date.fromisoformat(trip["start_date"])  # "we'll return on 16 May": the start stays
+        last = _same_or_next_year(last, first)
     months = month_mentions(text)
-    years = _YEAR.findall(text)
+    years = YEAR.findall(text)
     distinct_months = list(dict.fromkeys(m for m, _ in months))
     if first is not None:
         if not (asking_about and trip.get("month")):
             changes["start_date"] = first.isoformat()
             if last is not None and last >= first:
                 changes["end_date"] = last.isoformat()
-    elif len(distinct_months) > 1 and re.search(r"\bor\b", text, re.IGNORECASE):
+    elif len(distinct_months) > 1 and (re.search(r"\bor\b", text, re.IGNORECASE) or asks.COMPARE.search(text)):
         out.ambiguous_months = [est.MONTHS[m - 1] for m in distinct_months]
+        if current or wanted:
+            out.compare = {"months": out.ambiguous_months[:2]}
+    elif len(distinct_months) == 1 and trip.get("month") and distinct_months[0] != trip.get("month") \
+            and asks.COMPARE.search(text) and not _WHAT_IF.search(text):
+        out.compare = {"months": [est.MONTHS[int(trip["month"]) - 1], est.MONTHS[distinct_months[0] - 1]]}
     elif distinct_months:
         month = distinct_months[-1]
         year = int(years[-1]) if years else None
@@ -426,36 +413,57 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
                 changes["year"] = year
     elif re.search(r"\bnext month\b", text, re.IGNORECASE):
         changes["month"] = est.MONTHS[now.month % 12]
-    elif _SEASON.search(text) and not trip.get("month"):
-        season = _SEASON.search(text).group(1).lower()  # type: ignore[union-attr]
-        out.ambiguous_months = [est.MONTHS[m - 1] for m in _SEASON_MONTHS[season]]
+    elif SEASON.search(text) and not trip.get("month"):
+        season = SEASON.search(text).group(1).lower()  # type: ignore[union-attr]
+        out.ambiguous_months = [est.MONTHS[m - 1] for m in SEASON_MONTHS[season]]
     elif years and trip.get("month") and int(years[-1]) != trip.get("year"):
         changes["year"] = int(years[-1])
 
-    days = _duration(text, trip)
+    days = duration(text, trip)
     if days is not None and days != trip.get("days") and "end_date" not in changes:
         changes["days"] = days
-    travellers = _travellers(text)
+    travellers, children = edits.party(text, trip)
+    if travellers is None and children is None:
+        travellers = _travellers(text)
     if travellers is not None and travellers != trip.get("travellers"):
         changes["travellers"] = travellers
-    budget = _budget(text, trip, prefs)
+    if children is not None and children != trip.get("children"):
+        changes["children"] = children
+    _leg_changes(text, mentions, trip, changes)
+    wished = [w for w in asks.wishes(text) if w not in (trip.get("wishes") or [])]
+    if wished:
+        changes["wishes"] = sorted({*(trip.get("wishes") or []), *wished})
+    region = asks.region(text)
+    if region and region != trip.get("region"):
+        changes["region"] = region
+    destinations_after = changes.get("destinations") or current
+    out.discover = not destinations_after and not out.official and not out.small_talk and not out.unknown_places and bool(
+        asks.DISCOVER.search(text) or wished or region or out.country or trip.get("wishes") or trip.get("region")
+        or changes.get("month") or changes.get("start_date") or trip.get("month"))
+    budget = read_budget(text, trip, prefs)
     if budget is not None:
         amount, currency = budget
         if (trip.get("budget") or {}) != {"amount": float(amount), "currency": currency}:
             changes["budget_amount"], changes["budget_currency"] = round(float(amount), 2), currency
-    pref_currency = _PREF_CURRENCY.search(text)
+    pref_currency = PREF_CURRENCY.search(text)
     if pref_currency:
-        code = _CURRENCY_WORDS[(pref_currency.group("a") or pref_currency.group("b")).lower()]
+        code = CURRENCY_WORDS[(pref_currency.group("a") or pref_currency.group("b")).lower()]
         if code != prefs.get("currency"):
             changes["preferred_currency"] = code
-    for name, pattern in _HOTEL_CLASS:
-        if pattern.search(text):
-            if name != trip.get("hotel_class"):
-                changes["hotel_class"] = name
-            if _STYLE_IS_LASTING.search(text) and name != prefs.get("travel_style"):
-                changes["travel_style"] = name
-            out.intents.add("hotels")
-            break
+    classes = [name for name, pattern in _HOTEL_CLASS if pattern.search(text)]
+    current_class = trip.get("hotel_class") or prefs.get("travel_style") or "mid-range"
+    if (current or wanted) and not out.compare and (
+            (len(classes) >= 2 and comparing) or (len(classes) == 1 and classes[0] != current_class
+                                                   and _HOW_MUCH_MORE.search(text) and not _WHAT_IF.search(text))):
+        # "How much more would luxury be?", "mid-range or upscale?": both side by side, nothing changes.
+        out.compare = {"hotel_classes": classes[:2] if len(classes) >= 2 else [current_class, classes[0]]}
+    elif classes:
+        name = classes[0]
+        if name != trip.get("hotel_class"):
+            changes["hotel_class"] = name
+        if _STYLE_IS_LASTING.search(text) and name != prefs.get("travel_style"):
+            changes["travel_style"] = name
+        out.intents.add("hotels")
     for name, pattern in _PACE:
         if pattern.search(text):
             if name != trip.get("pace"):
