@@ -369,6 +369,10 @@ ISSUE_CASES: dict[str, list[Turn]] = {
           refuse=("visa-free", "you don't need", "you need a visa")),
     ],
     "limits: safety": [T("Is it safe to travel to Cairo?", "Safety for Egypt", "travel advice")],
+    "limits: a visa question without a country asks which": [
+        T("Do I need a visa?", "Which country is it for?", "never guess", refuse=("Where would you like to go", "http")),
+        T("For Japan", "Visas and entry rules for Japan", "embassy"),
+    ],
     # -- 8. real climate --------------------------------------------------------------------------------
     "climate: normals with their station": [
         T("Reykjavik in January", "monthly climate normals for Reykjavik", "3°C by day and -2°C at night"),

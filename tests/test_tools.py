@@ -389,3 +389,17 @@ def test_a_suggestion_costs_what_the_budget_later_says() -> None:
                                         currency="EUR")
     assert tenerife["total"] == budget["total"]
     assert tools.estimate_hotel_cost("Tenerife", 6, travellers=3, children=1)["rooms"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [("budget 1 500 €", 1500.0, "EUR"), ("CHF 2000 in total", 2000.0, "CHF"), ("SEK 12 000", 12000.0, "SEK"),
+     ("around 2500 euros", 2500.0, "EUR"), ("2,5k GBP", 2500.0, "GBP"), ("budget R$ 5.000", 5000.0, "BRL")],
+)
+def test_budgets_in_common_formats(text: str, amount: float, currency: str) -> None:
+    changes = parse_message(text, {}, {}, TODAY).changes
+    assert (changes["budget_amount"], changes["budget_currency"]) == (amount, currency)
+
+
+def test_lower_case_words_are_not_currency_codes() -> None:
+    assert "budget_amount" not in parse_message("try 2 days in Rome", {}, {}, TODAY).changes

@@ -202,7 +202,7 @@ def compose_answer(parsed: Parsed, trip: dict[str, Any], prefs: dict[str, Any],
         for result in suggested:
             lines.append(sections.suggestions(result, _party(trip)))
             figures = True
-        if not suggested and not compared and not parsed.thanks and not parsed.small_talk:
+        if not suggested and not compared and not parsed.thanks and not parsed.small_talk and not parsed.official:
             lines.append("**Where would you like to go?** Tell me a place (or several) and when, or what you'd like "
                          "(\"somewhere warm\", \"a city break in Europe\", \"skiing in February\") and I'll suggest some.")
         if figures:

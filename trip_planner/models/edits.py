@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from trip_planner.agents.estimators import DEFAULT_DAYS, split_days
+from trip_planner.models.mentions import Mention
+from trip_planner.models.window import before as _before
+
 NUM = r"(\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|couple of)"
 _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
           "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "couple of": 2}
@@ -91,3 +95,46 @@ def leg_days(before: str, after: str) -> tuple[int, bool] | None:
     if found:
         return number(found.group(1)) + (1 if found.group(2).lower().startswith("night") else 0), False
     return None
+
+
+def leg_changes(text: str, mentions: list[Mention], trip: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Days per place: "add 2 days in Florence" (a new leg with its own days), "Rome for 4 days then
+    Florence for 2", "2 more days in Rome"; the trip's length becomes their sum."""
+    current = list(trip.get("destinations") or [])
+    final = list(changes.get("destinations") or current)
+    said: dict[str, tuple[int, bool]] = {}
+    for m in mentions:
+        if m.role == "destination" and m.name in final:
+            days = leg_days(_before(text, m.start), text[m.end: m.end + 40])
+            if days is not None:
+                said[m.name] = days
+    stored = list(trip.get("leg_days") or [])
+    if stored and len(stored) == len(current):
+        old = dict(zip(current, stored))
+    elif len(current) == 1:
+        old = {current[0]: int(trip.get("days") or DEFAULT_DAYS)}
+    else:
+        old = dict(zip(current, split_days(int(trip.get("days") or DEFAULT_DAYS), len(current)))) if current else {}
+    if not said:
+        more = changes.get("days") is not None and stored and len(stored) == len(final) and final == current
+        if more and changes["days"] > sum(stored):
+            changes["leg_days"] = stored[:-1] + [stored[-1] + changes["days"] - sum(stored)]
+        return
+    if len(final) < 2:
+        if final and final[0] in said and not said[final[0]][1]:
+            changes["days"] = said[final[0]][0]
+        elif final and final[0] in said:
+            changes["days"] = old.get(final[0], 0) + said[final[0]][0]
+        return
+    legs: list[int] = []
+    for city in final:
+        if city in said:
+            n, extra = said[city]
+            legs.append(old.get(city, 0) + n if extra and city in old else n)
+        elif city in old:
+            legs.append(old[city])
+        else:
+            return  # a place without days: share the trip's days evenly instead
+    changes["leg_days"] = legs
+    changes["days"] = sum(legs)
+    changes.pop("end_date", None)

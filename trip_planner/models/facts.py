@@ -14,16 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trip_planner.agents import estimates as est
-from trip_planner.agents.destinations import ALIASES
-from trip_planner.agents.tools import DEFAULT_DAYS, split_days
 from trip_planner.agents.places import fold, resolve_country, resolve_place
 from trip_planner.models import asks, edits
+from trip_planner.models.mentions import NOT_PLACES, UNKNOWN_PLACE, countries_in, find_places, has_suggestions, place_mentions
 from trip_planner.models.money import CURRENCY_WORDS, MONEY, PREF_CURRENCY
 from trip_planner.models.money import budget as read_budget
 from trip_planner.models.when import NUM, SEASON, SEASON_MONTHS, YEAR, duration, explicit_dates, month_mentions, number
-from trip_planner.models.window import before as _before
 
-_WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
 _INTENTS: dict[str, re.Pattern[str]] = {
     "weather": re.compile(r"\b(weather|temperatures?|rain\w*|sunny|warm|cold|climate|hot|snow\w*|pack|umbrella|degrees)\b", re.IGNORECASE),
@@ -52,33 +49,9 @@ _PACE: list[tuple[str, re.Pattern[str]]] = [
     ("packed", re.compile(r"\b(packed|busy|fast[- ]paced|see everything|action[- ]packed|intense)\b", re.IGNORECASE)),
     ("moderate", re.compile(r"\bmoderate pace\b", re.IGNORECASE)),
 ]
-_ORIGIN_BEFORE = re.compile(r"\b(from|out of|leaving|departing|depart from|starting in|starting from)\s+(the\s+)?$", re.IGNORECASE)
-_HOME_BEFORE = re.compile(
-    r"\b(home airport is|home airport:|i live in|we live in|i'?m based in|i am based in|we'?re based in|"
-    r"i (?:usually|always|normally) fly (?:from|out of)|we (?:usually|always|normally) fly (?:from|out of)|"
-    r"i'?m from|i am from)\s+(the\s+)?$", re.IGNORECASE)
-_REMOVE_BEFORE = re.compile(r"\b(drop|remove|skip|cancel|without|not|no longer|forget)\s+(the\s+)?$", re.IGNORECASE)
-_EXCURSION_BEFORE = re.compile(r"\b(?:day[- ]trips?|excursions?|side trips?)\s{1,3}(?:to|from|in|at)\s{1,3}(?:the\s{1,3})?$",
-                               re.IGNORECASE)
-_INSTEAD_OF_BEFORE = re.compile(r"\binstead of\s+$", re.IGNORECASE)
 _HOW_MUCH_MORE = re.compile(r"\b(how much (?:more|less|extra|cheaper)|compare\w{0,2}|cheaper|pricier|more expensive|"
                             r"difference|worth it|versus|vs\.?)\b", re.IGNORECASE)
 _ADD_WORDS = re.compile(r"\b(add|also|as well|too|plus|and then|extend|include|another)\b", re.IGNORECASE)
-_GEONAMES_BEFORE = re.compile(r"\b(to|in|from|visit|visiting|and|then|or|via|see|near|of|out of|leaving|about|is|add)\s+$|,\s*$", re.IGNORECASE)
-_STRONG_BEFORE = re.compile(r"\b(to|visit|visiting|in|from)\s+$", re.IGNORECASE)
-_STOP_PLACES = {
-    "nice", "reading", "mobile", "bath", "orange", "split", "hope", "paradise", "independence", "surprise",
-    "enterprise", "commerce", "temple", "victoria", "best", "young", "ocean", "sale", "march", "may", "university",
-    "normal", "union", "liberty", "industry", "gap", "cities", "ramadan", "batman", "mission", "florida",
-}
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_UNKNOWN_PLACE = re.compile(
-    r"\b(?:to|visit|visiting|in|from|about)\s+([A-Z][^\W\d_]+(?:[ -][A-Z][^\W\d_]+){0,2})")
-_NOT_PLACES = {"i", "the", "my", "a", "an", "our", "your", "it", "this", "that", "there", "me", "us", "celsius",
-               "fahrenheit", "euros", "dollars", "pounds", "usd", "eur", "gbp", "economy", "business", "spring",
-               "summer", "autumn", "fall", "winter", "total", "budget", "mind", "general", "cash", "advance",
-               "person", "luxury", "style", "january", "february", "march", "april", "may", "june", "july",
-               "august", "september", "october", "november", "december", *_WEEKDAYS}
 
 
 @dataclass
@@ -103,12 +76,6 @@ class Parsed:
     compare: dict[str, Any] = field(default_factory=dict)  # destinations, months or hotel_classes: two options
 
 
-@dataclass(frozen=True)
-class _Mention:
-    name: str
-    start: int
-    end: int
-    role: str  # "destination", "origin", "home", "remove", "replaced"
 
 
 
@@ -119,66 +86,10 @@ class _Mention:
 
 
 
-def find_places(text: str) -> list[tuple[str, int, int]]:
-    """Known cities (and IATA codes after from/to) in the text, longest names first, without overlaps."""
-    words = list(_WORD.finditer(text))
-    taken: set[int] = set()
-    found: list[tuple[str, int, int]] = []
-    for size in (3, 2, 1):
-        for i in range(len(words) - size + 1):
-            span = words[i: i + size]
-            if any(j in taken for j in range(i, i + size)):
-                continue
-            if any(text[a.end(): b.start()].strip() not in ("",) for a, b in zip(span, span[1:])):
-                continue
-            phrase = text[span[0].start(): span[-1].end()]
-            key = fold(phrase)
-            name = None
-            if key in ALIASES:
-                name = ALIASES[key].name
-            elif size == 1 and re.fullmatch(r"[A-Z]{3}", phrase) and key not in CURRENCY_WORDS:
-                if re.search(r"\b(from|to|out of|airport is|airport|fly|via)\s+$", _before(text, span[0].start()), re.IGNORECASE):
-                    place = resolve_place(phrase)
-                    name = phrase if place is not None else None
-            elif all(w.group(0)[0].isupper() for w in span) and key not in _NOT_PLACES:
-                before = _before(text, span[0].start())
-                # A reply that is only a place ("Nairobi", "Nairobi then") answers "which city?".
-                allowed = _STRONG_BEFORE.search(before) if key in _STOP_PLACES else (
-                    size > 1 or _GEONAMES_BEFORE.search(before) or _only_a_city(phrase, i, len(words)))
-                if allowed and resolve_place(phrase):
-                    name = resolve_place(phrase).name  # type: ignore[union-attr]
-            if name:
-                taken.update(range(i, i + size))
-                found.append((name, span[0].start(), span[-1].end()))
-    return sorted(found, key=lambda f: f[1])
 
 
-def _only_a_city(phrase: str, index: int, words: int) -> bool:
-    """A short reply that is a city of 50,000 or more ("Nairobi"), not a small town named like a word ("Deal")."""
-    if index != 0 or words > 3 or len(phrase) <= 3:
-        return False
-    place = resolve_place(phrase)
-    return place is not None and not place.near
 
 
-def _mentions(text: str) -> list[_Mention]:
-    result = []
-    for name, start, end in find_places(text):
-        before = _before(text, start)
-        if _HOME_BEFORE.search(before):
-            role = "home"
-        elif _ORIGIN_BEFORE.search(before):
-            role = "origin"
-        elif _REMOVE_BEFORE.search(before):
-            role = "remove"
-        elif _INSTEAD_OF_BEFORE.search(before):
-            role = "replaced"
-        elif _EXCURSION_BEFORE.search(before):
-            role = "excursion"  # "a day trip to Sintra" visits it from the trip's base; the trip stays
-        else:
-            role = "destination"
-        result.append(_Mention(name, start, end, role))
-    return result
 
 
 
@@ -227,73 +138,10 @@ def _same_or_next_year(day: dt.date, first: dt.date) -> dt.date:
     return day
 
 
-def _countries(text: str) -> list[str]:
-    """Country names in the text (capitalised, up to three words: "Kenya", "South Korea", "the UK")."""
-    words = list(_WORD.finditer(text))
-    found: list[str] = []
-    i = 0
-    while i < len(words):
-        for size in (3, 2, 1):
-            span = words[i: i + size]
-            if len(span) < size or not span[-1].group(0)[:1].isupper():
-                continue
-            if any(text[a.end(): b.start()] != " " for a, b in zip(span, span[1:])):
-                continue
-            country = resolve_country(text[span[0].start(): span[-1].end()])
-            if country is not None and len(text[span[0].start(): span[-1].end()]) > 2:
-                found.append(country["name"])
-                i += size - 1
-                break
-        i += 1
-    return list(dict.fromkeys(found))
 
 
-def _has_suggestions(country: str) -> bool:
-    """Whether the curated table has at least two places in the country to suggest from."""
-    return sum(1 for d in {id(d): d for d in ALIASES.values()}.values() if d.country == country) >= 2
 
 
-def _leg_changes(text: str, mentions: list[_Mention], trip: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Days per place: "add 2 days in Florence" (a new leg with its own days), "Rome for 4 days then
-    Florence for 2", "2 more days in Rome"; the trip's length becomes their sum."""
-    current = list(trip.get("destinations") or [])
-    final = list(changes.get("destinations") or current)
-    said: dict[str, tuple[int, bool]] = {}
-    for m in mentions:
-        if m.role == "destination" and m.name in final:
-            days = edits.leg_days(_before(text, m.start), text[m.end: m.end + 40])
-            if days is not None:
-                said[m.name] = days
-    stored = list(trip.get("leg_days") or [])
-    if stored and len(stored) == len(current):
-        old = dict(zip(current, stored))
-    elif len(current) == 1:
-        old = {current[0]: int(trip.get("days") or DEFAULT_DAYS)}
-    else:
-        old = dict(zip(current, split_days(int(trip.get("days") or DEFAULT_DAYS), len(current)))) if current else {}
-    if not said:
-        more = changes.get("days") is not None and stored and len(stored) == len(final) and final == current
-        if more and changes["days"] > sum(stored):
-            changes["leg_days"] = stored[:-1] + [stored[-1] + changes["days"] - sum(stored)]
-        return
-    if len(final) < 2:
-        if final and final[0] in said and not said[final[0]][1]:
-            changes["days"] = said[final[0]][0]
-        elif final and final[0] in said:
-            changes["days"] = old.get(final[0], 0) + said[final[0]][0]
-        return
-    legs: list[int] = []
-    for city in final:
-        if city in said:
-            n, extra = said[city]
-            legs.append(old.get(city, 0) + n if extra and city in old else n)
-        elif city in old:
-            legs.append(old[city])
-        else:
-            return  # a place without days: share the trip's days evenly instead
-    changes["leg_days"] = legs
-    changes["days"] = sum(legs)
-    changes.pop("end_date", None)
 
 
 def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: dt.date) -> Parsed:
@@ -315,10 +163,10 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     current = list(trip.get("destinations") or [])
 
     # Places: destinations, origin, home airport.
-    mentions = _mentions(text)
-    wanted = [m.name for m in mentions if m.role == "destination"]
-    removed = [m.name for m in mentions if m.role in ("remove", "replaced")]
-    for m in mentions:
+    found_places = place_mentions(text)
+    wanted = [m.name for m in found_places if m.role == "destination"]
+    removed = [m.name for m in found_places if m.role in ("remove", "replaced")]
+    for m in found_places:
         if m.role == "origin":
             changes["origin"] = m.name
         elif m.role == "home":
@@ -336,8 +184,8 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
     elif wanted and asking_about and current:
         out.focus_cities = wanted
     elif wanted or removed:
-        if any(m.role == "replaced" for m in mentions) and current:
-            replaced = [m.name for m in mentions if m.role == "replaced"]
+        if any(m.role == "replaced" for m in found_places) and current:
+            replaced = [m.name for m in found_places if m.role == "replaced"]
             new: list[str] = []
             for city in current:
                 if city in replaced:
@@ -358,12 +206,12 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
 
     # Unknown places: a capitalised name after "to/in/visit/from" that is no place we know. Countries
     # are read on their own: a destination ("a week in Italy"), or what an official question is about.
-    countries = _countries(text)
+    countries = countries_in(text)
     known_spans = [(s, e) for _n, s, e in find_places(text)]
-    for found in _UNKNOWN_PLACE.finditer(text):
+    for found in UNKNOWN_PLACE.finditer(text):
         name = found.group(1)
         first = name.split()[0]
-        if fold(first) in _NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans) \
+        if fold(first) in NOT_PLACES or any(s <= found.start(1) < e for s, e in known_spans) \
                 or asks.is_region_word(name) or resolve_country(name) is not None:
             continue
         if resolve_place(name) is not None:
@@ -374,11 +222,11 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
             resolve_place(wanted[0]).country if wanted and resolve_place(wanted[0]) else None)  # type: ignore[union-attr]
     elif not wanted and not current and countries:
         out.country = countries[0]
-        if not _has_suggestions(countries[0]):
+        if not has_suggestions(countries[0]):
             out.unknown_places.append(countries[0])
     elif not wanted and current:
         # A country named as where to go during a trip: "which city?", and the trip stays as it is.
-        for found in _UNKNOWN_PLACE.finditer(text):
+        for found in UNKNOWN_PLACE.finditer(text):
             if resolve_country(found.group(1)) is not None and found.group(1) not in out.unknown_places:
                 out.unknown_places.append(found.group(1))
 
@@ -429,7 +277,7 @@ def parse_message(text: str, trip: dict[str, Any], prefs: dict[str, Any], now: d
         changes["travellers"] = travellers
     if children is not None and children != trip.get("children"):
         changes["children"] = children
-    _leg_changes(text, mentions, trip, changes)
+    edits.leg_changes(text, found_places, trip, changes)
     wished = [w for w in asks.wishes(text) if w not in (trip.get("wishes") or [])]
     if wished:
         changes["wishes"] = sorted({*(trip.get("wishes") or []), *wished})

@@ -32,10 +32,15 @@ SYMBOLS = {"US$": "USD", "A$": "AUD", "C$": "CAD", "NZ$": "NZD", "S$": "SGD", "H
 
 CODE_ALT = "|".join(sorted(CURRENCY_WORDS, key=len, reverse=True))
 
+# "1 500 €", "2 000 000 KRW": thousands grouped with (narrow) spaces, as in French and Nordic usage.
+_GROUPED = r"\d{1,3}(?:[ \u00a0\u202f]\d{3}){1,4}(?:[.,]\d{1,2})?(?!\d)"
+# Upper-case ISO codes before the number ("CHF 2000"); case-sensitive, so "try 2 days" is not lira.
+_ISO_ALT = "USD|EUR|GBP|CHF|CAD|AUD|NZD|JPY|SEK|NOK|DKK|CZK|PLN|HUF|MXN|BRL|INR|CNY|HKD|SGD|THB|KRW|ZAR|AED|ISK|TRY"
 MONEY = re.compile(
     r"(?P<sym>US\$|A\$|C\$|NZ\$|S\$|HK\$|R\$|\$|€|£|¥|₹|₩|฿)\s?(?P<num1>\d[\d,.]{0,15})(?P<k1>\s?k\b)?"
-    rf"|(?<![\d,.])(?P<num2>\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s{{1,3}})?(?P<code>{CODE_ALT})\b"
-    r"|(?<![\d,.])(?P<num3>\d[\d,.]{0,15})(?P<k3>\s?k)?\s?(?P<sym3>€|£|\$|¥)",
+    rf"|(?<![\d,.])(?P<num2>{_GROUPED}|\d[\d,.]{{0,15}})(?P<k2>\s?k\b)?\s?(?P<kind>(?:canadian|australian|new zealand|singapore|hong kong)\s{{1,3}})?(?P<code>{CODE_ALT})\b"
+    rf"|(?<![\d,.])(?P<num3>{_GROUPED}|\d[\d,.]{{0,15}})(?P<k3>\s?k)?\s?(?P<sym3>€|£|\$|¥)"
+    rf"|(?-i:\b(?P<code4>{_ISO_ALT}))\s?(?P<num4>{_GROUPED}|\d[\d,.]{{0,15}})(?P<k4>\s?k\b)?",
     re.IGNORECASE,
 )
 
@@ -69,6 +74,9 @@ def budget(text: str, trip: dict[str, Any], prefs: dict[str, Any]) -> tuple[floa
         elif m.group("sym3"):
             amount = parse_amount(m.group("num3"), m.group("k3"))
             currency = SYMBOLS[m.group("sym3")]
+        elif m.group("code4"):
+            amount = parse_amount(m.group("num4"), m.group("k4"))
+            currency = m.group("code4")
         else:
             amount = parse_amount(m.group("num2"), m.group("k2"))
             word = m.group("code").lower()

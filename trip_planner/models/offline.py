@@ -30,7 +30,8 @@ from trip_planner.agents.concierge import PREFS_MARKER, STATE_MARKER, TODAY_MARK
 from trip_planner.agents.specialists import TripBrief
 from trip_planner.models.answer import compose_answer
 from trip_planner.models.calls import ToolCall, plan_calls
-from trip_planner.models.facts import parse_message
+from trip_planner.models import asks
+from trip_planner.models.facts import Parsed, parse_message
 from trip_planner.models.specialist_text import (
     budget_calls,
     budget_text,
@@ -52,6 +53,25 @@ def latest_user_text(contents: list[types.Content]) -> str:
         if content.role == "user" and content.parts and any(p.text for p in content.parts):
             return " ".join(p.text for p in content.parts if p.text).strip()
     return ""
+
+
+def previous_user_text(contents: list[types.Content]) -> str:
+    """What the user wrote the turn before the latest one (for a short answer to "which country?")."""
+    seen = 0
+    for content in reversed(contents):
+        if content.role == "user" and content.parts and any(p.text for p in content.parts):
+            seen += 1
+            if seen == 2:
+                return " ".join(p.text for p in content.parts if p.text).strip()
+    return ""
+
+
+def follow_up_official(parsed: Parsed, latest: str, previous: str) -> None:
+    """"For Japan" right after "Do I need a visa?" answers which country the official question is about."""
+    topic = asks.official_topic(previous[:500]) if previous else None
+    if topic and not parsed.official and parsed.country and len(latest.split()) <= 4:
+        parsed.official, parsed.official_country = topic, parsed.country
+        parsed.country, parsed.discover = None, False
 
 
 def _since_latest_text(contents: list[types.Content]) -> list[types.Content]:
@@ -155,6 +175,7 @@ class OfflinePlannerModel(BaseLlm):
     def _concierge(self, llm_request: LlmRequest, contents: list[types.Content], latest: str) -> LlmResponse:
         trip, prefs, today = state_from_instruction(instruction_text(llm_request))
         parsed = parse_message(latest, trip, prefs, today)
+        follow_up_official(parsed, latest, previous_user_text(contents))
         called = called_tools(contents)
         if parsed.changes and "update_trip_plan" not in called:
             return _calls([("update_trip_plan", parsed.changes)], latest)
