@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bench.bench_core import BareAdk
+from bench.bench_core import BareAdk, Ours
 from bench.slow_model import SlowModel
 from bench.table import Result, Row, Series
 from tests.conftest import reset_postgres
 from trip_planner.agents.concierge import build_concierge
-from trip_planner.config import Settings
-from trip_planner.core.runner import TripPlannerRunner
 
 # Short turns, one model call each: a first full plan costs 7 model calls and about ten times the CPU
 # of these (bench_core and bench_long_conversation measure those), and 500 of them would not fit the
@@ -51,20 +49,9 @@ class System(Protocol):
     async def close(self) -> None: ...
 
 
-class Ours:
-    def __init__(self, url: str) -> None:
-        settings = Settings(database_url=url, turn_timeout_s=120.0, max_concurrent_turns=10_000,
-                            max_waiting_per_person=50, messages_per_minute=600)
-        self.runner = TripPlannerRunner(settings, agent=build_concierge(SlowModel()))
-
-    async def ask(self, user_id: str, text: str) -> str:
-        reply = await self.runner.ask(user_id, text)
-        if reply.status != "answered":
-            raise RuntimeError(reply.status)
-        return reply.text
-
-    async def close(self) -> None:
-        await self.runner.close()
+def ours(url: str) -> Ours:
+    return Ours(url, agent=build_concierge(SlowModel()), max_concurrent_turns=10_000,
+                max_waiting_per_person=50, messages_per_minute=600)
 
 
 @dataclass
@@ -115,7 +102,7 @@ async def _measure(system: System, name: str) -> dict[int, Burst]:
 
 
 async def _ours(url: str) -> dict[int, Burst]:
-    system = Ours(url)
+    system = ours(url)
     await system.runner.start()
     return await _measure(system, f"ours {url.partition(':')[0]}")
 

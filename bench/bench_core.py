@@ -12,7 +12,9 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from google.adk.agents import BaseAgent
 from google.adk.apps import App
@@ -64,8 +66,11 @@ class BareAdk:
 
 
 class Ours:
-    def __init__(self, url: str) -> None:
-        self.runner = TripPlannerRunner(Settings(database_url=url, turn_timeout_s=120.0))
+    """Our runner as the benchmarks drive it; `agent` and setting changes for the modules that need them."""
+
+    def __init__(self, url: str, *, agent: BaseAgent | None = None, **changes: Any) -> None:
+        settings = replace(Settings(database_url=url, turn_timeout_s=120.0), **changes)
+        self.runner = TripPlannerRunner(settings, agent=agent)
 
     async def ask(self, user_id: str, text: str) -> str:
         reply = await self.runner.ask(user_id, text)

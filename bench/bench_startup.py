@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -26,27 +25,13 @@ from bench.table import Result, Row
 from tests.standins.discord import DiscordStandIn
 from tests.standins.discord_harness import TOKEN
 from tests.standins.slack import SlackStandIn
+from tests.test_chaos_slack import _free_port, _listening
 
 RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
 TRIP_PLANNER = Path(sys.executable).with_name("trip-planner")
 TIMEOUT_S = 60.0
 
 log = logging.getLogger("bench.startup")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _listening(port: int) -> bool:
-    try:
-        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.close()
-    return True
 
 
 def _env(**extra: str) -> dict[str, str]:

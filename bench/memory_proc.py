@@ -20,10 +20,8 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-from bench.bench_core import BareAdk
+from bench.bench_core import BareAdk, Ours
 from bench.echo_model import echo_agent
-from trip_planner.config import Settings
-from trip_planner.core.runner import TripPlannerRunner
 
 IMPORTS = [tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
            tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>")]
@@ -37,22 +35,11 @@ def _rss() -> int:
     return 0
 
 
-class _Ours:
-    def __init__(self, url: str) -> None:
-        self.runner = TripPlannerRunner(Settings(database_url=url, turn_timeout_s=120.0, max_concurrent_turns=1000),
-                                        agent=echo_agent())
-
-    async def ask(self, user_id: str, text: str) -> str:
-        reply = await self.runner.ask(user_id, text)
-        if reply.status != "answered":
-            raise RuntimeError(reply.status)
-        return reply.text
-
-    async def close(self) -> None:
-        await self.runner.close()
+def _ours(url: str) -> Ours:
+    return Ours(url, agent=echo_agent(), max_concurrent_turns=1000)
 
 
-async def _conversations(system: _Ours | BareAdk, prefix: str, count: int) -> None:
+async def _conversations(system: Ours | BareAdk, prefix: str, count: int) -> None:
     queue = iter(range(count))
 
     async def worker() -> None:
@@ -63,9 +50,9 @@ async def _conversations(system: _Ours | BareAdk, prefix: str, count: int) -> No
 
 
 async def main(kind: str, count: int, url: str) -> None:
-    system: _Ours | BareAdk
+    system: Ours | BareAdk
     if kind == "ours":
-        system = _Ours(url)
+        system = _ours(url)
         await system.runner.start()
     else:
         system = BareAdk("memory", agent=echo_agent())
