@@ -83,3 +83,27 @@ LOADING_MESSAGES = (
     "Checking hotels…",
     "Adding up the budget…",
 )
+
+
+# The trip card (Slack's Block Kit answer and App Home, Discord's embed): labels of its facts.
+CARD_NO_PLACE = "A new trip"
+CARD_FROM = "From"
+CARD_DATES = "Dates"
+CARD_TRAVELLERS = "Travellers"
+CARD_BUDGET = "Budget"
+CARD_ESTIMATE = "Latest estimate"
+CARD_HOTELS = "Hotels"
+
+
+def card_travellers(count: int, children: int) -> str:
+    adults = count - children
+    words = [f"{adults} adult{'s' if adults != 1 else ''}"] if adults > 0 else []
+    if children:
+        words.append(f"{children} child{'ren' if children != 1 else ''}")
+    return ", ".join(words)
+
+
+def card_estimate(total: str, fits: bool | None) -> str:
+    """The latest whole-trip estimate, and whether it fits the budget when one was given."""
+    verdict = "" if fits is None else " (within budget)" if fits else " (over budget)"
+    return f"about {total}{verdict}"
