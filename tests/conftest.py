@@ -6,11 +6,13 @@ and fails loudly when the server is down, so CI never skips them).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -22,7 +24,32 @@ from trip_planner.core.runner import TripPlannerRunner
 os.environ.setdefault("OPIK_SENTRY_ENABLE", "false")
 os.environ.setdefault("OPIK_ANALYTICS_ENABLE", "false")
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _database_per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets a database of its own (`test_gw0`, …), created on first
+    use: the storage tests reset their database's schema, and two workers sharing one would wipe
+    each other's tables mid-test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    database = f"{name}_{worker}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(url.replace("+asyncpg", "", 1))
+        try:
+            await connection.execute(f'CREATE DATABASE "{database}"')
+        except asyncpg.DuplicateDatabaseError:
+            pass
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"{base}/{database}"
+
+
+POSTGRES_URL = _database_per_worker(os.environ.get("TEST_DATABASE_URL"))
 
 
 async def reset_postgres(url: str) -> None:
