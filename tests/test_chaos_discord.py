@@ -97,8 +97,13 @@ async def test_two_discord_shard_processes_survive_two_kills(tmp_path: Path) -> 
 
             await asyncio.gather(chaos(), chatter())
             total = sum(len(m) for m in sent.values())
-            await standin.wait_until(lambda: len(_answered(standin, sent)) >= total, timeout=90,
-                                     what=f"all {total} messages answered")
+            try:
+                await standin.wait_until(lambda: len(_answered(standin, sent)) >= total, timeout=90,
+                                         what=f"all {total} messages answered")
+            except AssertionError as timed_out:
+                answered = _answered(standin, sent)
+                missing = [(p, m["id"]) for p, ms in sent.items() for m in ms if f"discord:{m['id']}" not in answered]
+                raise AssertionError(f"{timed_out}; unanswered (person, message id): {missing}") from None
             await asyncio.sleep(2)
             counts = _answered(standin, sent)
             assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}

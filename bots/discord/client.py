@@ -145,6 +145,11 @@ class _PlannerMixin:
         if not isinstance(self, discord.AutoShardedClient):  # shards catch up in on_shard_ready
             self.request_catch_up()
 
+    async def on_connect(self) -> None:
+        """Dispatched as the READY arrives, before the messages after it; the catch-up is asked for
+        later (on_ready / on_shard_ready wait for the guilds), so live messages are held until then."""
+        self.catch_up.expect()
+
     def request_catch_up(self) -> None:
         self.catch_up.request()
 

@@ -69,6 +69,14 @@ class CatchUp:
         self._missed_stored = asyncio.Event()
         self._missed_stored.set()
 
+    def expect(self) -> None:
+        """A pass is coming (the platform connected; its READY, which asks for the pass, follows):
+        live messages that arrive in between wait for it, as they would once it is asked for.
+        Without this a message dispatched before the pass is asked for is stored first and becomes
+        its place's starting point, and if the process dies before the pass runs, the next one reads
+        after it and never finds the older missed messages."""
+        self._missed_stored.clear()
+
     def request(self, *, received_before: float | None = None) -> None:
         """Run a pass soon; messages received from `received_before` (default: now) on are left out."""
         self._asked_at = received_before or time.time()
