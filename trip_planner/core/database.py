@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from trip_planner.core.urgent_pool import UrgentFirstPool
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # WAL lets readers run beside the writer; busy_timeout makes a writer wait instead of failing
@@ -70,9 +72,10 @@ def create_engine(database_url: str, *, idle_ping_s: float = IDLE_PING_S) -> Asy
             # One connection: SQLite has one writer anyway, and a read transaction that later writes
             # (ADK's append_event does) fails at once with SQLITE_BUSY when another connection wrote
             # in between; busy_timeout does not help there. Queueing on the pool does.
-            kwargs.update(connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120)
+            kwargs.update(connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=120,
+                          poolclass=UrgentFirstPool)
     else:
-        kwargs.update(pool_size=20, max_overflow=20)
+        kwargs.update(pool_size=20, max_overflow=20, poolclass=UrgentFirstPool)
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

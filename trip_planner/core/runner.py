@@ -44,6 +44,7 @@ from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.tracing import Tracer, build_tracer
 from trip_planner.core.turns import inbound_of
+from trip_planner.core.urgent_pool import urgent
 from trip_planner.core.workers import Workers
 from trip_planner.core.conversation_control import ConversationControl
 from trip_planner.models import build_model
@@ -223,7 +224,8 @@ class TripPlannerRunner(ConversationControl):
                 worker_id=self.workers.worker_id,
             )
             if claimed and inbound.follows is not None:
-                await self.sessions.store.subscribe(place=inbound.follows, user_id=inbound.user_id)
+                with urgent():
+                    await self.sessions.store.subscribe(place=inbound.follows, user_id=inbound.user_id)
         except BaseException:
             ticket.release()
             raise
@@ -338,7 +340,8 @@ class TripPlannerRunner(ConversationControl):
 
     async def follows(self, place: str) -> bool:
         """Whether the bot follows `place` (a thread it was asked in), see `Inbound.follows`."""
-        return await self.sessions.store.is_subscribed(place=place)
+        with urgent():  # on an acknowledgement's path, like storing the message
+            return await self.sessions.store.is_subscribed(place=place)
 
     # -- recovery ------------------------------------------------------------------------------
 

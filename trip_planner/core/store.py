@@ -24,6 +24,7 @@ from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from trip_planner.core.inbound_batch import InsertBatcher
 from trip_planner.core.tables import (
     conversations,
     inbound,
@@ -109,6 +110,8 @@ class ConversationStore:
         self.engine = engine
         self._ready = False
         self._prepare_lock = asyncio.Lock()
+        # Messages are stored before the platform is acknowledged: grouped, and ahead of turn writes.
+        self.inbound_writes = InsertBatcher(engine, inbound, key="message_id", prepare=self.prepare)
 
     async def prepare(self) -> None:
         if self._ready:
@@ -279,8 +282,7 @@ class ConversationStore:
         worker_id: str | None = None,
     ) -> bool:
         """Persist a new inbound message, held by `worker_id`; False when this id was already seen."""
-        return await self._insert_once(
-            inbound,
+        return await self.inbound_writes.insert(dict(
             message_id=message_id,
             user_id=user_id,
             text=text,
@@ -290,7 +292,7 @@ class ConversationStore:
             place=place,
             worker_id=worker_id,
             attempt_at=time.time() if worker_id else None,
-        )
+        ))
 
     async def get_inbound(self, *, message_id: str) -> InboundRecord | None:
         async with self._tx() as conn:
