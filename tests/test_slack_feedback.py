@@ -42,10 +42,10 @@ async def click(bot: Bot, slack: SlackStandIn, *, user: str, channel: str, ts: s
 async def test_an_answer_shows_feedback_buttons_and_keeps_its_text(bot: Bot, slack: SlackStandIn, runner: TripPlannerRunner) -> None:
     answer = await bot.dm(LISBON)
     assert has_buttons(answer)
-    # The text is the plain-text fallback and the same mrkdwn the section shows; the stored answer is
-    # the model's text, untouched by the buttons.
-    section = answer["blocks"][0]
-    assert section["type"] == "section" and section["text"]["text"] == answer["text"]
+    # The text is the plain-text fallback and the same mrkdwn the sections show (below the trip's
+    # card: this first message sets the trip); the stored answer is the model's text, untouched.
+    sections = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section" and b.get("text")]
+    assert "\n\n".join(sections) == answer["text"]
     stored = await runner.unanswered_messages()
     assert stored == []
     record = await runner.sessions.current_conversation(session_user_id(slack.team_id, DM, ALICE))

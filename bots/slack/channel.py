@@ -20,13 +20,14 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.slack.feedback import answer_blocks
+from bots.slack.card_blocks import part_blocks
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, ts_of_key
 from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
 from bots.slack.status import StatusShown, clear_status, show_status, status_place
 from trip_planner.core import replies
 from trip_planner.core.channel import Channel, Inbound, Posted
+from trip_planner.core.trip_card import TripCard
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def ts_value(ts: Any) -> Decimal | None:
 class SlackChannel(Channel):
     platform = "slack"
     feedback_controls = True  # 👍/👎 feedback buttons under each answer's last part (`feedback`)
+    cards = True  # the trip's card above an answer that changed it (`card_blocks`)
 
     def __init__(self, client: AsyncWebClient, poster: SlackPoster, *, statuses: bool = True) -> None:
         self.client = client
@@ -91,10 +93,11 @@ class SlackChannel(Channel):
             await clear_status(self.client, progress)
 
     async def post(
-        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False
+        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False,
+        card: TripCard | None = None,
     ) -> str | None:
         team, channel, thread_ts, since = self._where(inbound)
-        blocks = answer_blocks(text) if controls else None
+        blocks = part_blocks(text, card=card, controls=controls)
         ts: str | None = None
         if part == 0 and isinstance(progress, str):  # a placeholder becomes the answer's first part
             if await self.poster.update(channel, progress, text, blocks=blocks):

@@ -1,8 +1,9 @@
 """Slack's feedback buttons under an answer: the blocks, and the click as the core's feedback.
 
-The answer's last part is posted with its mrkdwn in a section block followed by a `context_actions`
-block holding one `feedback_buttons` element; `text` stays the same mrkdwn, as the plain-text
-fallback Slack uses for notifications and search (the stored answer is unchanged). A click arrives
+The answer's last part is posted with its mrkdwn in section blocks followed by a `context_actions`
+block holding one `feedback_buttons` element (`card_blocks.part_blocks`); `text` stays the same
+mrkdwn, as the plain-text fallback Slack uses for notifications and search (the stored answer is
+unchanged). A click arrives
 as a signed interactivity request (`block_actions`); it is acknowledged at once (Slack wants the ack
 within 3 s, and the listener runs before Bolt answers) and handled in a tracked task through the
 same core path as a 👍/👎 reaction (`SlackListeners.feedback`).
@@ -21,8 +22,6 @@ from slack_sdk.models.blocks import (
     ContextActionsBlock,
     FeedbackButtonObject,
     FeedbackButtonsElement,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from bots.slack.identity import team_of
@@ -38,18 +37,15 @@ ACTION_ID = "trip_feedback"
 VALUES = {"positive": "+1", "negative": "-1"}
 
 
-def answer_blocks(text: str) -> list[dict[str, Any]]:
-    """The part's mrkdwn as a section (parts are at most 3,000 characters, Slack's section limit),
-    then the feedback buttons. A fresh block_id each time, as Slack asks for updated messages."""
+def feedback_block() -> dict[str, Any]:
+    """The feedback buttons, under an answer's last part (see `card_blocks.part_blocks`). A fresh
+    block_id each time, as Slack asks for updated messages."""
     buttons = FeedbackButtonsElement(
         action_id=ACTION_ID,
         positive_button=FeedbackButtonObject(text="👍", value="positive", accessibility_label=replies.DONE_HINT),
         negative_button=FeedbackButtonObject(text="👎", value="negative", accessibility_label=replies.REWORK_HINT),
     )
-    return [
-        SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)).to_dict(),
-        ContextActionsBlock(elements=[buttons], block_id=f"feedback-{uuid.uuid4().hex[:12]}").to_dict(),
-    ]
+    return ContextActionsBlock(elements=[buttons], block_id=f"feedback-{uuid.uuid4().hex[:12]}").to_dict()
 
 
 class SlackFeedback:

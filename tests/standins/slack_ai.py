@@ -84,15 +84,24 @@ class SlackAIMixin:
     @staticmethod
     def blocks_error(blocks: list[dict[str, Any]]) -> str | None:
         """Slack's `invalid_blocks` for what it would refuse: over 50 blocks, a section without text or
-        over 3,000 characters, a context_actions block with no or over 5 elements, or feedback
-        buttons without both buttons (each with text of at most 75 characters and a value)."""
+        fields, with text over 3,000 characters or over 10 fields (each at most 2,000), a header that
+        is not plain text of at most 150 characters, a context_actions block with no or over 5
+        elements, or feedback buttons without both buttons (each with text of at most 75 characters
+        and a value)."""
         if len(blocks) > 50:
             return "invalid_blocks"
         for block in blocks:
             kind = block.get("type")
             if kind == "section":
                 text = (block.get("text") or {}).get("text") or ""
-                if not text or len(text) > 3000:
+                fields = block.get("fields") or []
+                if (not text and not fields) or len(text) > 3000 or len(fields) > 10:
+                    return "invalid_blocks"
+                if any(not f.get("text") or len(f["text"]) > 2000 for f in fields):
+                    return "invalid_blocks"
+            elif kind == "header":
+                title = block.get("text") or {}
+                if title.get("type") != "plain_text" or not title.get("text") or len(title["text"]) > 150:
                     return "invalid_blocks"
             elif kind == "context_actions":
                 elements = block.get("elements") or []

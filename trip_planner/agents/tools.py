@@ -311,7 +311,8 @@ def update_trip_plan(
         trip["hotel_class"] = hotel_class
     if pace in est.PACE_FACTORS:
         trip["pace"] = pace
-    state[TRIP_KEY] = trip
+    if trip != (state.get(TRIP_KEY) or {}):  # written only when it changed: a change shows the trip's card
+        state[TRIP_KEY] = trip
     if home_airport:
         if resolve_place(home_airport) is not None:
             state[PREF_HOME_AIRPORT] = home_airport.upper() if len(home_airport) == 3 and home_airport.isupper() \

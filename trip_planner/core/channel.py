@@ -74,6 +74,11 @@ class Channel(ABC):
     #: never receive the keyword.
     feedback_controls: bool = False
 
+    #: Whether the platform shows the trip as a card (Slack's Block Kit, Discord's embed). When true,
+    #: the core passes `card=` (a `TripCard`) to `post` for part 0 of an answer whose turn changed
+    #: the trip; other platforms never receive the keyword.
+    cards: bool = False
+
     @abstractmethod
     def render(self, text: str) -> list[str]:
         """The answer's Markdown as the platform's messages, in order (converted, then split with
@@ -87,7 +92,8 @@ class Channel(ABC):
         indicator this answer replaces, when the platform shows one in place. Returns the message
         ref the core remembers for reactions, or None when the platform did not take it (the
         recovery sweep tries again). Raises `PlaceGone` when it never will. Channels with
-        `feedback_controls` also take a keyword `controls: bool` (show the buttons under this part)."""
+        `feedback_controls` also take a keyword `controls: bool` (show the buttons under this part),
+        and channels with `cards` a keyword `card` (the trip's card, shown with part 0)."""
 
     async def show_progress(self, inbound: Inbound) -> Any:
         """Show that a turn is running (placeholder, status, typing); returns a handle or None."""

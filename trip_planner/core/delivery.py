@@ -112,6 +112,8 @@ class Deliveries:
         controls = channel.feedback_controls and reply.conversation_id is not None and reply.status == "answered"
         for index, text in enumerate(parts):
             extra: dict[str, Any] = {"controls": True} if controls and index == len(parts) - 1 else {}
+            if channel.cards and reply.card is not None and index == 0:
+                extra["card"] = reply.card  # the trip at a glance, above the answer's first part
             ref = already.get(index) or await channel.post(
                 inbound, index, text, progress=progress if index == 0 else None, **extra
             )

@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from trip_planner.core.trip_card import TripCard
 
 ReplyStatus = Literal["answered", "duplicate", "rejected", "refused", "failed"]
 
@@ -18,13 +21,16 @@ class Reply:
     """The core's answer to one inbound message.
 
     `status` tells the adapter what to do: post `text` for answered / rejected / failed; post nothing
-    for a duplicate (the first delivery was, or is being, answered).
+    for a duplicate (the first delivery was, or is being, answered). `card` is the trip at a glance,
+    set when this turn changed the trip's facts (platforms with cards show it with the answer); it
+    is not stored, so an answer posted by the recovery sweep goes out as text only.
     """
 
     text: str
     status: ReplyStatus
     conversation_id: str | None = None
     query_num: int | None = None
+    card: TripCard | None = None
 
     @property
     def duplicate(self) -> bool:

@@ -29,6 +29,7 @@ from trip_planner.core.metrics import Metrics
 from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.tracing import Tracer
+from trip_planner.core.trip_card import ESTIMATE_KEY, TRIP_KEY, TripCard, current_trip_card
 from trip_planner.core.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ class Turns:
         conversation_id = record.conversation_id
         bind_conversation(conversation_id)
         status: ReplyStatus = "answered"
+        trip_changed = False
         with self.tracer.turn(
             user_id=user_id,
             session_id=record.session_id,
@@ -176,7 +178,7 @@ class Turns:
         ) as turn:
             try:
                 async with asyncio.timeout(self.settings.turn_timeout_s):
-                    answer = await self._run(user_id, record.session_id, clean)
+                    answer, trip_changed = await self._run(user_id, record.session_id, clean)
             except TimeoutError:
                 log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
                 answer, status = replies.TIMEOUT_APOLOGY, "failed"
@@ -194,22 +196,38 @@ class Turns:
             trace_id=turn.trace_id,
         )
         self.metrics.turn(message_id, status, seconds=time.monotonic() - started)
-        return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num)
+        card = await self._card(user_id) if trip_changed and status == "answered" else None
+        return Reply(text=answer, status=status, conversation_id=conversation_id, query_num=query_num, card=card)
 
-    async def _run(self, user_id: str, session_id: str, text: str) -> str:
+    async def _card(self, user_id: str) -> TripCard | None:
+        """The trip's card after a turn that changed it; a card is a nicety, so a failure to read it
+        costs only the card."""
+        try:
+            return await current_trip_card(self.sessions, user_id)
+        except Exception:
+            log.exception("Could not read the trip's card; the answer goes without it")
+            return None
+
+    async def _run(self, user_id: str, session_id: str, text: str) -> tuple[str, bool]:
+        """The turn's answer, and whether it changed the trip's facts (then the answer shows its card;
+        small talk and questions about a settled trip do not repeat it)."""
         message = types.Content(role="user", parts=[types.Part(text=text)])
         final: list[str] = []
+        trip_changed = False
         async for event in self.adk_runner.run_async(
             user_id=user_id, session_id=session_id, new_message=message, run_config=self._run_config
         ):
             if event.error_code:
                 raise RuntimeError(f"model error {event.error_code}: {event.error_message}")
+            delta = event.actions.state_delta if event.actions else None
+            if delta and (TRIP_KEY in delta or ESTIMATE_KEY in delta):
+                trip_changed = True
             if event.is_final_response() and event.content and event.content.parts:
                 final = [p.text for p in event.content.parts if p.text and not p.thought]
         answer = "\n".join(final).strip()
         if not answer:
             raise RuntimeError("the agent finished without an answer")
-        return answer
+        return answer, trip_changed
 
     async def _finish(self, message_id: str, reply: Reply) -> Reply:
         await self.sessions.store.finish_inbound(
