@@ -16,9 +16,11 @@ from typing import Any
 import discord
 
 from bots.discord.buttons import feedback_view
+from bots.discord.embed import trip_embed
 from bots.discord.formatting import NO_MENTIONS, render
 from bots.discord.identity import answer_nonce, answer_ref
 from trip_planner.core.channel import Channel, Inbound, PlaceGone
+from trip_planner.core.trip_card import TripCard
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ GONE_CODES = frozenset({10003, 50007, 10015, 50027})
 class DiscordChannel(Channel):
     platform = "discord"
     feedback_controls = True  # 👍 Done / 👎 Rework buttons under each answer's last piece (`buttons`)
+    cards = True  # the trip's embed with the first piece of an answer that changed it (`embed`)
 
     def __init__(self, client: discord.Client, *, translate: Callable[[discord.Message], Inbound | None]) -> None:
         self.client = client
@@ -85,14 +88,17 @@ class DiscordChannel(Channel):
             log.error("Could not send a note in channel %s (%s)", channel.id, err.status)
 
     async def post(
-        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False
+        self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False,
+        card: TripCard | None = None,
     ) -> str | None:
         webhook = self._follow_up(inbound)
         if webhook is not None:  # `/trip plan`: no buttons on follow-ups (`/trip end` closes the trip)
-            return await self._post_follow_up(webhook, part, text)
+            return await self._post_follow_up(webhook, part, text, card)
         channel, reference = self._messageable(inbound)
         nonce = answer_nonce(inbound.message_id, part)
         extra: dict[str, Any] = {"view": feedback_view()} if controls else {}
+        if card is not None:
+            extra["embed"] = trip_embed(card)
         try:
             if reference is not None and part == 0:
                 # A reply to a message deleted meanwhile is sent as a plain message: without this,
@@ -115,11 +121,12 @@ class DiscordChannel(Channel):
         return answer_ref(sent.channel.id, sent.id)
 
     @staticmethod
-    async def _post_follow_up(webhook: discord.Webhook, part: int, text: str) -> str | None:
+    async def _post_follow_up(webhook: discord.Webhook, part: int, text: str, card: TripCard | None) -> str | None:
         """One piece as a follow-up: the first replaces the "thinking…" of the deferral. Follow-ups
         take no nonce, so a worker killed between sending and recording may leave one piece twice."""
+        extra: dict[str, Any] = {"embed": trip_embed(card)} if card is not None else {}
         try:
-            sent = await webhook.send(text, allowed_mentions=NO_MENTIONS, wait=True)
+            sent = await webhook.send(text, allowed_mentions=NO_MENTIONS, wait=True, **extra)
         except discord.HTTPException as err:
             if err.code in GONE_CODES:
                 raise PlaceGone(f"Discord error {err.code}: {err.text}") from None

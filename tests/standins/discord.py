@@ -38,6 +38,7 @@ from typing import Any, Self
 from aiohttp import WSMsgType, web
 
 from tests.standins.discord_components import DiscordComponentsMixin
+from tests.standins.discord_embeds import embeds_error
 
 log = logging.getLogger(__name__)
 
@@ -708,7 +709,7 @@ class DiscordStandIn(DiscordComponentsMixin):
             return self._history(int(m.group(1)), call.query)
         if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "POST":
             body = call.body or {}
-            if len(body.get("content") or "") > 2000 or len(str(body.get("nonce") or "")) > 25:
+            if len(body.get("content") or "") > 2000 or len(str(body.get("nonce") or "")) > 25 or embeds_error(body):
                 return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
             reference = body.get("message_reference")
             if reference and int(reference.get("message_id") or 0) not in self.channel_messages.get(int(m.group(1)), {}):
@@ -740,6 +741,8 @@ class DiscordStandIn(DiscordComponentsMixin):
             interaction = self.interactions.get(m.group(2))
             if interaction is None:  # the token expired (15 minutes) or never was
                 return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+            if embeds_error(call.body or {}):
+                return _json({"message": "Invalid Form Body", "code": 50035}, status=400)
             channel_id = int(interaction.payload["channel_id"])
             return _json(self._bot_message(channel_id, call.body or {}))
         if (m := re.fullmatch(r"/webhooks/(\d+)/([^/]+)/messages/@original", path)) and method == "PATCH":
@@ -815,6 +818,7 @@ class DiscordStandIn(DiscordComponentsMixin):
         if reference:
             data["referenced_message"] = None
         data["components"] = body.get("components") or []  # buttons, as sent
+        data["embeds"] = body.get("embeds") or []  # the trip's card, as sent
         data["flags"] = int(body.get("flags") or 0)  # 64: ephemeral (a follow-up only the clicker sees)
         return data
 
