@@ -16,6 +16,7 @@ from google.adk.models import BaseLlm
 from pydantic import BaseModel, Field
 
 from trip_planner.agents.tools import BUDGET_TOOLS, FLIGHT_TOOLS, HOTEL_TOOLS
+from trip_planner.agents.trip_estimate import remember_estimate
 
 FLIGHT_SPECIALIST = "flight_specialist"
 HOTEL_SPECIALIST = "hotel_specialist"
@@ -45,7 +46,9 @@ _COMMON = """Every figure your tools return is an estimate from a stated model: 
 and never present it as a quote or a booking. Answer in short Markdown for the concierge to pass on."""
 
 
-def _specialist(model: BaseLlm | str, name: str, description: str, instruction: str, tools: list[Any]) -> LlmAgent:
+def _specialist(
+    model: BaseLlm | str, name: str, description: str, instruction: str, tools: list[Any], **extra: Any
+) -> LlmAgent:
     """A specialist answers one typed brief with its own tools; the concierge keeps the conversation."""
     return LlmAgent(
         name=name,
@@ -54,6 +57,7 @@ def _specialist(model: BaseLlm | str, name: str, description: str, instruction: 
         instruction=f"{instruction} {_COMMON}",
         tools=list(tools),
         input_schema=TripBrief,
+        **extra,
     )
 
 
@@ -87,4 +91,5 @@ def build_budget_specialist(model: BaseLlm | str) -> LlmAgent:
         "You are the budget specialist, a careful financial planner. Estimate the whole trip's cost and compare "
         "it with the traveller's budget; if it does not fit, say what would (fewer days, a cheaper hotel class).",
         BUDGET_TOOLS,
+        after_tool_callback=remember_estimate,  # the card's "latest estimate"
     )

@@ -17,11 +17,12 @@ from typing import Any
 
 from google.adk.sessions.base_session_service import GetSessionConfig
 
+# The planner's trip facts (`update_trip_plan`) and its latest whole-trip estimate (`remember_estimate`).
+from trip_planner.agents.tools import TRIP_KEY
+from trip_planner.agents.trip_estimate import ESTIMATE_KEY
 from trip_planner.core import replies
 from trip_planner.core.session_manager import SessionManager
 
-TRIP_KEY = "trip"  # the planner's trip facts (see `trip_planner.agents.tools.update_trip_plan`)
-ESTIMATE_KEY = "trip_estimate"  # {"total": int, "currency": str, "budget_covers": bool | None}
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
