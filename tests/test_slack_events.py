@@ -426,7 +426,9 @@ async def test_rate_limits_and_server_errors_are_retried_and_the_answer_posted_o
     answer = await bot.dm(LISBON)
     assert "Lisbon" in answer["text"]
     statuses = slack.calls_to("assistant.threads.setStatus", ok_only=False)
-    assert [c.status for c in statuses] == [429, 200, 200]  # retried after Retry-After, then cleared
+    # Retried after Retry-After; then (on a slow machine) what the planner does, and cleared last.
+    assert [c.status for c in statuses[:2]] == [429, 200] and all(c.status == 200 for c in statuses[2:])
+    assert len(statuses) >= 3 and statuses[-1].args["status"] == ""
     assert [c.status for c in slack.calls_to("chat.postMessage", ok_only=False)] == [503, 200]
     assert len(slack.bot_messages(DM)) == 1
 

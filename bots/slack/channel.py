@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,7 +24,7 @@ from bots.slack.card_blocks import part_blocks
 from bots.slack.formatting import render
 from bots.slack.identity import message_key, ts_of_key
 from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
-from bots.slack.status import StatusShown, clear_status, show_status, status_place
+from bots.slack.status import UPDATE_EVERY_S, StatusShown, clear_status, show_status, status_place, update_status
 from trip_planner.core import replies
 from trip_planner.core.channel import Channel, Inbound, Posted
 from trip_planner.core.trip_card import TripCard
@@ -53,6 +53,7 @@ class SlackChannel(Channel):
         self.client = client
         self.poster = poster
         self.statuses = statuses  # a status line in DMs instead of a placeholder (`status`)
+        self.status_every_s = UPDATE_EVERY_S  # the line follows the planner's tools, this often at most
         self.translate: MessageTranslator | None = None  # set by the listeners (catch-up uses it)
         self._threads: OrderedDict[str, str | None] = OrderedDict()  # answer ts -> its thread_ts
 
@@ -87,6 +88,13 @@ class SlackChannel(Channel):
         if shown is not None and await show_status(self.client, shown):
             return shown
         return await self.poster.post(channel, thread_ts, replies.PLACEHOLDER, PostTag(inbound.message_id, PLACEHOLDER_PART, since))
+
+    def show_activity(self, inbound: Inbound, progress: Any, tool: str, args: Mapping[str, Any]) -> None:
+        """The status line says what the planner does now ("is checking hotels in Kyoto…"); a
+        placeholder in a channel stays as it is."""
+        status = replies.activity_status(tool, args)
+        if status and isinstance(progress, StatusShown):
+            update_status(self.client, progress, status, every_s=self.status_every_s)
 
     async def clear_progress(self, inbound: Inbound, progress: Any) -> None:
         if isinstance(progress, StatusShown):

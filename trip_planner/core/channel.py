@@ -99,6 +99,12 @@ class Channel(ABC):
         """Show that a turn is running (placeholder, status, typing); returns a handle or None."""
         return None
 
+    def show_activity(self, inbound: Inbound, progress: Any, tool: str, args: Mapping[str, Any]) -> None:
+        """The turn started using `tool` with `args` (the model's call): platforms whose progress
+        indicator can say what is happening update it (Slack's status line). Must not block or
+        raise: the turn goes on meanwhile, so an adapter schedules its own work and keeps the
+        indicator's updates in order with `clear_progress`."""
+
     async def clear_progress(self, inbound: Inbound, progress: Any) -> None:
         """The turn's answer went out (or gave up): stop showing progress that was not replaced."""
 

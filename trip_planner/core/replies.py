@@ -6,6 +6,9 @@ translation is one edit here. Platform-specific command names come in as argumen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 EMPTY_PROMPT = "What would you like to plan? Tell me where you'd like to go, or ask me about a trip."
 APOLOGY = "Sorry, something went wrong while planning that. Please try again in a moment."
 TIMEOUT_APOLOGY = "Sorry, that took too long to plan. Please try again in a moment."
@@ -107,3 +110,31 @@ def card_estimate(total: str, fits: bool | None) -> str:
     """The latest whole-trip estimate, and whether it fits the budget when one was given."""
     verdict = "" if fits is None else " (within budget)" if fits else " (over budget)"
     return f"about {total}{verdict}"
+
+
+def activity_status(tool: str, args: Mapping[str, Any]) -> str | None:
+    """The status line while the planner uses `tool` (what a person sees instead of the generic
+    loading messages); None for a tool not worth a line of its own."""
+
+    def place(key: str) -> str:
+        value = args.get(key)
+        if isinstance(value, list):
+            value = " and ".join(str(v) for v in value[:3] if v)
+        return str(value)[:60] if value else ""
+
+    where, origin = place("destinations") or place("city"), place("origin")
+    if tool == "flight_specialist":
+        return f"is estimating flights from {origin}…" if origin else f"is estimating flights to {where}…" if where else "is estimating flights…"
+    if tool == "hotel_specialist":
+        return f"is checking hotels in {where}…" if where else "is checking hotels…"
+    if tool == "budget_specialist":
+        return "is adding up the budget…"
+    if tool == "get_typical_weather":
+        return f"is looking up the weather in {where}…" if where else "is looking up the weather…"
+    if tool == "get_public_holidays":
+        return "is checking public holidays…"
+    if tool in ("get_destination_overview", "lookup_city"):
+        return f"is reading up on {where}…" if where else None
+    if tool == "update_trip_plan":
+        return "is noting your trip…"
+    return None

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -266,6 +266,10 @@ class TripPlannerRunner(ConversationControl):
             if channel is not None:
                 shown.append(await self._show_progress(channel, inbound))
 
+        def activity(tool: str, args: Mapping[str, Any]) -> None:
+            if channel is not None and shown and shown[0] is not None:
+                channel.show_activity(inbound, shown[0], tool, args)
+
         try:
             if time.monotonic() - self._pruned_at > 3600:
                 await self._prune_inbound()
@@ -283,7 +287,9 @@ class TripPlannerRunner(ConversationControl):
                         await self.mark_delivered(inbound.message_id)
                         return reply
                 else:
-                    reply = await self.turn(inbound, accepted.ticket, channel=channel, on_start=start_progress)
+                    reply = await self.turn(
+                        inbound, accepted.ticket, channel=channel, on_start=start_progress, on_activity=activity
+                    )
             except Exception:
                 if channel is None:
                     raise

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from google.adk.agents.run_config import RunConfig
@@ -33,6 +33,9 @@ from trip_planner.core.trip_card import ESTIMATE_KEY, TRIP_KEY, TripCard, curren
 from trip_planner.core.workers import Workers
 
 log = logging.getLogger(__name__)
+
+# Told of each tool the agent calls, with the model's arguments: (tool name, args).
+ActivityHook = Callable[[str, Mapping[str, Any]], None]
 
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -85,8 +88,10 @@ class Turns:
         *,
         channel: Channel | None = None,
         on_start: Callable[[], Awaitable[None]] | None = None,
+        on_activity: ActivityHook | None = None,
     ) -> Reply:
-        """Answer one stored message under the person's lock, exactly once.
+        """Answer one stored message under the person's lock, exactly once. `on_activity` hears of
+        each tool the agent calls (for a status line that says what is happening).
 
         Across workers a person's messages are answered in the order they were received: under the
         lock, an earlier unanswered message held by another live worker goes first (the lease is
@@ -135,7 +140,7 @@ class Turns:
             if on_start is not None:
                 await on_start()
             async with self._turn_slots:
-                return await self._run_turn(inbound, clean)
+                return await self._run_turn(inbound, clean, on_activity)
 
     async def _restart(self, user_id: str) -> Reply:
         """A new trip (under the person's lock), unless they started too many lately."""
@@ -161,7 +166,7 @@ class Turns:
             if channel is not None:
                 await self.deliveries.deliver(channel, earlier, reply, recovering=True)
 
-    async def _run_turn(self, inbound: Inbound, clean: str) -> Reply:
+    async def _run_turn(self, inbound: Inbound, clean: str, on_activity: ActivityHook | None = None) -> Reply:
         user_id, message_id = inbound.user_id, inbound.message_id
         started = time.monotonic()
         record = await self.sessions.conversation_for_turn(user_id)
@@ -178,7 +183,7 @@ class Turns:
         ) as turn:
             try:
                 async with asyncio.timeout(self.settings.turn_timeout_s):
-                    answer, trip_changed = await self._run(user_id, record.session_id, clean)
+                    answer, trip_changed = await self._run(user_id, record.session_id, clean, on_activity)
             except TimeoutError:
                 log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
                 answer, status = replies.TIMEOUT_APOLOGY, "failed"
@@ -208,7 +213,9 @@ class Turns:
             log.exception("Could not read the trip's card; the answer goes without it")
             return None
 
-    async def _run(self, user_id: str, session_id: str, text: str) -> tuple[str, bool]:
+    async def _run(
+        self, user_id: str, session_id: str, text: str, on_activity: ActivityHook | None = None
+    ) -> tuple[str, bool]:
         """The turn's answer, and whether it changed the trip's facts (then the answer shows its card;
         small talk and questions about a settled trip do not repeat it)."""
         message = types.Content(role="user", parts=[types.Part(text=text)])
@@ -219,6 +226,12 @@ class Turns:
         ):
             if event.error_code:
                 raise RuntimeError(f"model error {event.error_code}: {event.error_message}")
+            if on_activity is not None:
+                for call in event.get_function_calls():
+                    try:
+                        on_activity(call.name or "", call.args or {})
+                    except Exception:  # a status line must never cost the answer
+                        log.exception("Could not show what the planner is doing")
             delta = event.actions.state_delta if event.actions else None
             if delta and (TRIP_KEY in delta or ESTIMATE_KEY in delta):
                 trip_changed = True
