@@ -96,7 +96,7 @@ async def test_a_healthy_deployment_passes_every_check(
     assert names == ["Configuration", "Database", "Slack bot token", "Slack scopes", "Slack app token",
                      "Discord bot token", "Discord intents", "Model", "Opik"]
     assert lines[-1] == "All checks passed."
-    assert "all 9 scopes of the manifest granted" in line(lines, "Slack scopes")
+    assert "all 10 scopes of the manifest granted" in line(lines, "Slack scopes")
     assert "no privileged intent needed" in line(lines, "Discord intents")
     assert "key accepted" in line(lines, "Model")
     # It asked the real things, and the secrets stayed out of the report.

@@ -124,7 +124,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A true/false setting; anything else is refused with the fix."""
     raw = (env.get(name) or "").strip().lower()
     if not raw:
         return default
@@ -206,5 +207,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         retention_days=_int(env, "TRIP_PLANNER_RETENTION_DAYS", 90, minimum=0),
         health_port=_port(env, "TRIP_PLANNER_HEALTH_PORT"),
         log_format=log_format_of(env),
-        auto_migrate=_bool(env, "TRIP_PLANNER_AUTO_MIGRATE", True),
+        auto_migrate=env_flag(env, "TRIP_PLANNER_AUTO_MIGRATE", True),
     )

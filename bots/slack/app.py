@@ -68,7 +68,7 @@ class SlackBot:
             process_before_response=True,
             logger=logging.getLogger("bots.slack.bolt"),
         )
-        self.listeners = SlackListeners(self.app, runner, self.channel, self.inflight)
+        self.listeners = SlackListeners(self.app, runner, self.channel, self.inflight, agent_view=config.agent_view)
         self.catch_up = CatchUp(
             runner, self.channel, self.inflight, window_s=WINDOW_S, max_places=MAX_PLACES, max_messages=CATCH_UP_MAX_MESSAGES,
             concurrency=1,  # conversations.history is tightly rate-limited: one DM at a time

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from trip_planner.config import ConfigError
+from trip_planner.config import ConfigError, env_flag
 from trip_planner.core.redact import mask_url
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -31,6 +31,9 @@ class SlackConfig:
     port: int = DEFAULT_PORT
     host: str = "0.0.0.0"
     shutdown_timeout_s: float = 25.0  # Heroku-style platforms kill 30 s after SIGTERM
+    # Slack's agent messaging experience (manifest `features.agent_view`): each top-level DM message
+    # is a thread root and its answer goes in that thread. Off: plain DMs, answers in the DM itself.
+    agent_view: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -56,7 +59,9 @@ def _token(env: Mapping[str, str], name: str, prefix: str, what: str, *, require
 
 
 def load_slack_config(env: Mapping[str, str] | None = None) -> SlackConfig:
-    """Read SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL and PORT."""
+    """Read SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL, PORT and
+    SLACK_AGENT_VIEW (default true, as the manifest enables agent view; false for an app that has not
+    switched, whose DMs stay plain)."""
     env = os.environ if env is None else env
     bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "bot token (OAuth & Permissions)", required=True)
     assert bot_token is not None
@@ -94,5 +99,5 @@ def load_slack_config(env: Mapping[str, str] | None = None) -> SlackConfig:
         raise ConfigError(f"SLACK_SHUTDOWN_TIMEOUT={raw_timeout!r} is negative; use e.g. 25.")
     return SlackConfig(
         bot_token=bot_token, signing_secret=secret, app_token=app_token, api_url=api_url, port=port, host=host,
-        shutdown_timeout_s=shutdown_timeout_s,
+        shutdown_timeout_s=shutdown_timeout_s, agent_view=env_flag(env, "SLACK_AGENT_VIEW", True),
     )

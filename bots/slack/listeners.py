@@ -43,12 +43,16 @@ def _refused(status: int) -> BoltResponse:
 
 
 class SlackListeners:
-    def __init__(self, app: AsyncApp, runner: TripPlannerRunner, channel: SlackChannel, inflight: InFlight) -> None:
+    def __init__(
+        self, app: AsyncApp, runner: TripPlannerRunner, channel: SlackChannel, inflight: InFlight, *, agent_view: bool = False
+    ) -> None:
         self.runner, self.channel, self.inflight = runner, channel, inflight
+        self.agent_view = agent_view  # top-level DM messages are thread roots (`SlackConfig.agent_view`)
         self.bot_user_id: str | None = None
         channel.translate = self.message_inbound
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_app_mention)
+        app.event("app_home_opened")(self._on_app_home_opened)
         app.event("reaction_added")(self._on_reaction_added)
         app.command("/trip")(self._on_trip_command)
         SlackFeedback(app, self)  # before the catch-all below: Bolt runs the first matching listener
@@ -87,6 +91,8 @@ class SlackListeners:
         dm = event.get("channel_type") == "im"
         if not dm and not thread_ts:
             return None  # a channel message that is not for us (mentions come as app_mention)
+        if dm and self.agent_view and not thread_ts:
+            thread_ts = ts  # agent view: a top-level message starts a thread, and the answer goes in it
         return Inbound(
             message_id=message_key(team, channel, ts),
             user_id=session_user_id(team, channel, user),
@@ -139,6 +145,25 @@ class SlackListeners:
             log.exception("Could not store Slack message %s; refusing it so Slack delivers it again", inbound.message_id)
             return _refused(500)
         return None
+
+    # -- the app's Messages tab -------------------------------------------------------------------
+
+    async def _on_app_home_opened(self, event: dict[str, Any]) -> None:
+        """The person opened the app's Messages tab: offer a few ways to start (suggested prompts).
+        Sent from a tracked task, so the event is acknowledged at once; the Home tab is not used."""
+        channel = event.get("channel")
+        if event.get("tab") != "messages" or not channel or not self.inflight.accepting:
+            return
+        self.inflight.spawn(self._suggest_prompts(str(channel)), f"slack-prompts-{channel}")
+
+    async def _suggest_prompts(self, channel: str) -> None:
+        prompts = [{"title": title, "message": message} for title, message in replies.SUGGESTED_PROMPTS]
+        try:
+            await self.channel.client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel, title=replies.SUGGESTED_PROMPTS_TITLE, prompts=prompts
+            )
+        except Exception as err:  # a missing nicety, never a failure
+            log.info("Could not set suggested prompts in %s (%s)", channel, type(err).__name__)
 
     # -- reactions ------------------------------------------------------------------------------
 

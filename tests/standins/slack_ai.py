@@ -38,8 +38,29 @@ class SlackAIMixin:
 
     statuses: dict[tuple[str, str], StatusLine]
 
+    suggested_prompts: dict[str, dict[str, Any]]
+
     def _init_ai(self) -> None:
         self.statuses = {}  # (channel, thread_ts) -> the status line shown now
+        self.suggested_prompts = {}  # DM channel -> {"title", "prompts"} set last
+
+    # -- assistant.threads.setSuggestedPrompts ----------------------------------------------------
+
+    def _api_assistant_threads_setSuggestedPrompts(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack: a DM channel, 1-4 prompts each with a title and a message (JSON text when the
+        call is form-encoded), an optional title; thread_ts optional in a DM since agent view."""
+        channel = str(args.get("channel_id") or "")
+        if not channel.startswith("D"):
+            return {"ok": False, "error": "channel_not_found"}
+        prompts = args.get("prompts")
+        if isinstance(prompts, str):
+            prompts = json.loads(prompts)
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+            return {"ok": False, "error": "invalid_arguments"}
+        if any(not isinstance(p, dict) or not p.get("title") or not p.get("message") for p in prompts):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.suggested_prompts[channel] = {"title": args.get("title"), "prompts": prompts}
+        return {"ok": True}
 
     # -- assistant.threads.setStatus --------------------------------------------------------------
 

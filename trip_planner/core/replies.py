@@ -88,6 +88,17 @@ LOADING_MESSAGES = (
 )
 
 
+# Slack's Messages tab (agent view): a few ways to start, offered when a person opens it (at most 4;
+# the title is what the person sees, the message what is sent for them).
+SUGGESTED_PROMPTS_TITLE = "Where to next?"
+SUGGESTED_PROMPTS = (
+    ("Plan a weekend away", "Plan a weekend in Lisbon next month for two, budget 1,200 EUR"),
+    ("Find somewhere warm", "Where could I go somewhere warm in February for a week?"),
+    ("Price a city break", "How much would 5 days in Kyoto in April cost from London?"),
+    ("Compare two cities", "Compare Barcelona and Rome for a long weekend in May"),
+)
+
+
 # The trip card (Slack's Block Kit answer and App Home, Discord's embed): labels of its facts.
 CARD_NO_PLACE = "A new trip"
 CARD_FROM = "From"
