@@ -81,13 +81,13 @@ async def test_turns_at_once_are_capped_process_wide(settings: Settings) -> None
     running = peak = 0
     original = r._run
 
-    async def counting(user_id: str, session_id: str, text: str) -> str:
+    async def counting(user_id: str, session_id: str, text: str, *rest: Any) -> tuple[str, bool]:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
         try:
             await asyncio.sleep(0.05)
-            return await original(user_id, session_id, text)
+            return await original(user_id, session_id, text, *rest)
         finally:
             running -= 1
 

@@ -54,6 +54,7 @@ class SlackChannel(Channel):
         self.poster = poster
         self.statuses = statuses  # a status line in DMs instead of a placeholder (`status`)
         self.status_every_s = UPDATE_EVERY_S  # the line follows the planner's tools, this often at most
+        self.after_answer: Callable[[Inbound], None] | None = None  # told when an answer's first part is out
         self.translate: MessageTranslator | None = None  # set by the listeners (catch-up uses it)
         self._threads: OrderedDict[str, str | None] = OrderedDict()  # answer ts -> its thread_ts
 
@@ -119,6 +120,8 @@ class SlackChannel(Channel):
         if isinstance(progress, StatusShown):  # the answer is on screen: the status goes
             await clear_status(self.client, progress)
         self._posted_in(ts, thread_ts)
+        if part == 0 and self.after_answer is not None:
+            self.after_answer(inbound)
         return message_key(team, channel, ts)
 
     async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:

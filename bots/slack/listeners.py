@@ -20,6 +20,7 @@ from slack_bolt.response import BoltResponse
 
 from bots.slack.channel import SlackChannel
 from bots.slack.feedback import SlackFeedback
+from bots.slack.home import SlackHome
 from bots.slack.identity import message_key, person_patterns, place_key, session_user_id, team_of, thread_key
 from bots.slack.posting import PostTag
 from trip_planner.core import replies
@@ -56,6 +57,8 @@ class SlackListeners:
         app.event("reaction_added")(self._on_reaction_added)
         app.command("/trip")(self._on_trip_command)
         SlackFeedback(app, self)  # before the catch-all below: Bolt runs the first matching listener
+        self.home = SlackHome(app, runner, channel.client, inflight)
+        channel.after_answer = self.home.answered  # the Home shows the trip as it is now
         # Everything else is acknowledged too: Bolt answers an unmatched request with 404 (and never
         # acks it in Socket Mode), and Slack then retries it for minutes.
         everything = re.compile(".*")
@@ -146,15 +149,18 @@ class SlackListeners:
             return _refused(500)
         return None
 
-    # -- the app's Messages tab -------------------------------------------------------------------
+    # -- the app's Messages and Home tabs -------------------------------------------------------------------
 
-    async def _on_app_home_opened(self, event: dict[str, Any]) -> None:
-        """The person opened the app's Messages tab: offer a few ways to start (suggested prompts).
-        Sent from a tracked task, so the event is acknowledged at once; the Home tab is not used."""
-        channel = event.get("channel")
-        if event.get("tab") != "messages" or not channel or not self.inflight.accepting:
+    async def _on_app_home_opened(self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]) -> None:
+        """The person opened the app's Messages tab (offer a few ways to start: suggested prompts)
+        or its Home tab (publish their Home). Both from tracked tasks: the event is acknowledged at once."""
+        channel, user = event.get("channel"), event.get("user")
+        if not channel or not user or not self.inflight.accepting:
             return
-        self.inflight.spawn(self._suggest_prompts(str(channel)), f"slack-prompts-{channel}")
+        if event.get("tab") == "home":
+            self.home.opened(team_of(context, body), str(channel), str(user))
+        elif event.get("tab") == "messages":
+            self.inflight.spawn(self._suggest_prompts(str(channel)), f"slack-prompts-{channel}")
 
     async def _suggest_prompts(self, channel: str) -> None:
         prompts = [{"title": title, "message": message} for title, message in replies.SUGGESTED_PROMPTS]

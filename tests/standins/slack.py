@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.standins.slack_home import SlackHomeMixin
 from tests.standins.slack_ai import SlackAIMixin
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-class SlackStandIn(SlackAIMixin):
+class SlackStandIn(SlackAIMixin, SlackHomeMixin):
     """Web API at `api_url`, a Socket Mode websocket, and builders for Slack's payloads."""
 
     def __init__(
@@ -113,6 +114,7 @@ class SlackStandIn(SlackAIMixin):
         self._session: aiohttp.ClientSession | None = None
         self.port = 0
         self._init_ai()
+        self._init_home()
 
     # -- lifecycle ------------------------------------------------------------------------------
 

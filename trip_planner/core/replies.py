@@ -99,6 +99,17 @@ SUGGESTED_PROMPTS = (
 )
 
 
+# Slack's App Home tab: the open trip, recent trips and two buttons.
+HOME_CURRENT = "Your trip"
+HOME_NO_TRIP = "No trip open. Send me a message to start planning one."
+HOME_NO_FACTS = "A trip is open, with no places or dates yet."
+HOME_RECENT = "Recent trips"
+HOME_NONE_YET = "None yet."
+HOME_NEW_TRIP = "New trip"
+HOME_END_TRIP = "End trip"
+HOME_OUTCOMES = {"open": "open", "satisfied": "👍 done", "unsatisfied": "👎 needed changes", "ended": "closed"}
+
+
 # The trip card (Slack's Block Kit answer and App Home, Discord's embed): labels of its facts.
 CARD_NO_PLACE = "A new trip"
 CARD_FROM = "From"

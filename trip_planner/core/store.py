@@ -161,6 +161,17 @@ class ConversationStore:
             ).first()
         return _conversation(row) if row else None
 
+    async def recent_conversations(self, *, user_id: str, limit: int) -> list[ConversationRecord]:
+        """A person's latest conversations, newest first (the App Home's "recent trips")."""
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(conversations).where(conversations.c.user_id == user_id)
+                    .order_by(conversations.c.created_at.desc()).limit(limit)
+                )
+            ).all()
+        return [_conversation(r) for r in rows]
+
     async def get_conversation(self, *, conversation_id: str) -> ConversationRecord | None:
         async with self._tx() as conn:
             row = (
