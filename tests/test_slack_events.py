@@ -176,7 +176,7 @@ async def test_url_verification_and_unknown_events_are_acknowledged(bot: Bot, sl
     status, text = await slack.post_signed(bot.url, challenge)
     assert status == 200 and "abc123" in text
     for event in (
-        {"type": "app_home_opened", "user": ALICE, "channel": DM, "tab": "home", "event_ts": slack.next_ts()},
+        {"type": "app_context_changed", "user": ALICE, "channel": DM, "event_ts": slack.next_ts()},
         {"type": "reaction_removed", "user": ALICE, "reaction": "+1", "item": {"type": "message", "channel": DM, "ts": "1.2"}, "event_ts": "1.3"},
         {"type": "member_joined_channel", "user": ALICE, "channel": CHANNEL, "channel_type": "C", "team": slack.team_id, "event_ts": "1.4"},
     ):
