@@ -24,6 +24,23 @@ def test_a_successful_estimate_is_kept_with_its_currency_and_budget_verdict() ->
     assert no_budget[ESTIMATE_KEY]["budget_covers"] is None
 
 
+def test_the_same_estimate_again_is_not_written_again() -> None:
+    same = {"total": 900, "currency": "USD", "budget_covers": None}
+    state: dict[str, Any] = {ESTIMATE_KEY: dict(same)}
+
+    class Recording(dict[str, Any]):
+        writes = 0
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            Recording.writes += 1
+            super().__setitem__(key, value)
+
+    recording = Recording(state)
+    remember_estimate(SimpleNamespace(name="estimate_trip_budget"), {}, SimpleNamespace(state=recording),  # type: ignore[arg-type]
+                      {"status": "ok", "total": 900, "currency": "USD"})
+    assert Recording.writes == 0 and recording[ESTIMATE_KEY] == same
+
+
 def test_errors_odd_totals_and_other_tools_change_nothing() -> None:
     assert call("estimate_trip_budget", {"status": "error", "error": "Tell me at least one destination."}) == {}
     assert call("estimate_trip_budget", {"status": "ok", "total": "lots"}) == {}

@@ -26,9 +26,11 @@ def remember_estimate(tool: BaseTool, args: dict[str, Any], tool_context: ToolCo
     if not isinstance(total, (int, float)) or isinstance(total, bool):
         return None
     covers = tool_response.get("budget_covers")
-    tool_context.state[ESTIMATE_KEY] = {
+    estimate = {
         "total": int(total),
         "currency": str(tool_response.get("currency") or "USD"),
         "budget_covers": covers if isinstance(covers, bool) else None,
     }
+    if tool_context.state.get(ESTIMATE_KEY) != estimate:  # written only when it changed: a change shows the card
+        tool_context.state[ESTIMATE_KEY] = estimate
     return None
