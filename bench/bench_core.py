@@ -32,7 +32,8 @@ from trip_planner.models import build_model
 TURNS = ["I want to plan a trip to Paris in March", "What's the weather like?", "What if my budget is $2,000?"]
 SEQUENTIAL_USERS = 4
 ROUNDS = 4
-CONCURRENT_USERS = 100
+# 50, not 100, keeps `make bench` within its 10 minutes (bench_concurrency covers 100 and 200).
+CONCURRENT_USERS = int(os.environ.get("BENCH_CORE_CONCURRENT", "50"))
 
 
 class BareAdk:

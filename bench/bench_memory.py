@@ -7,11 +7,11 @@ so turns are cheap; memory is what tracemalloc still traces after the turns and 
 (Python objects only), and the RSS added is reported beside it (it also counts the allocator's
 arenas and SQLite's page cache, so it is noisier).
 
-Size: BENCH_IDLE_CONVERSATIONS, default 300, not the issue's 10,000: under tracemalloc each of our
+Size: BENCH_IDLE_CONVERSATIONS, default 200, not the issue's 10,000: under tracemalloc each of our
 turns costs about three times as much (about 130 ms on 2 busy cores), so 10,000 would take over 20
 minutes, far over the 10 of `make bench` (1,000 took 135 s). Per conversation the traced figure hardly
 depends on the count (ours 0.19 KB at 1,000 and 0.5 KB at 400, a few fixed allocations spread thinner; bare ADK 11.4 KB at both); the RSS
-figure at small counts is dominated by caches that fill once. Set 10,000 to check. About 60 s on 2 busy cores.
+figure at small counts is dominated by caches that fill once. Set 10,000 to check. About 40 s on 2 busy cores.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.table import Result, Row
 
-COUNT = int(os.environ.get("BENCH_IDLE_CONVERSATIONS", "300"))
+COUNT = int(os.environ.get("BENCH_IDLE_CONVERSATIONS", "200"))
 
 log = logging.getLogger("bench.memory")
 

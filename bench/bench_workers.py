@@ -16,7 +16,7 @@ import sys
 from bench.table import Row
 from tests.conftest import reset_postgres
 
-CONVERSATIONS = 60
+CONVERSATIONS = int(os.environ.get("BENCH_WORKER_CONVERSATIONS", "40"))  # 40 keeps `make bench` within 10 minutes
 
 
 async def _run(url: str, workers: int) -> tuple[float, int]:
