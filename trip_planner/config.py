@@ -56,6 +56,9 @@ class Settings:
     log_format: str = "text"  # "json": one JSON object per line (see trip_planner/core/json_logs.py)
     # Start-up upgrades an older schema of our tables; off, it refuses and `trip-planner db upgrade` does it.
     auto_migrate: bool = True
+    # Answers grow on screen as the model writes them, where the platform and the model can stream
+    # (see trip_planner/core/answer_stream.py); off, every answer is posted whole.
+    stream_answers: bool = True
 
     @property
     def is_offline(self) -> bool:
@@ -208,4 +211,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         health_port=_port(env, "TRIP_PLANNER_HEALTH_PORT"),
         log_format=log_format_of(env),
         auto_migrate=env_flag(env, "TRIP_PLANNER_AUTO_MIGRATE", True),
+        stream_answers=env_flag(env, "TRIP_PLANNER_STREAM_ANSWERS", True),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,9 +18,9 @@ import discord
 
 from bots.discord.buttons import feedback_view
 from bots.discord.embed import trip_embed
-from bots.discord.formatting import NO_MENTIONS, render
+from bots.discord.formatting import NO_MENTIONS, render, stream_content
 from bots.discord.identity import answer_nonce, answer_ref
-from trip_planner.core.channel import Channel, Inbound, PlaceGone
+from trip_planner.core.channel import Channel, Inbound, PlaceGone, StreamUpdate
 from trip_planner.core.trip_card import TripCard
 
 log = logging.getLogger(__name__)
@@ -30,17 +31,23 @@ TYPING_EVERY_S = 8.0  # Discord shows "typing…" for about 10 s per request
 # permissions (50001, 50013) are not here: a server admin may still fix those. For an interaction's
 # follow-up: Unknown Webhook and Invalid Webhook Token (its token lasts 15 minutes).
 GONE_CODES = frozenset({10003, 50007, 10015, 50027})
+# Discord allows 5 message edits per 5 s in a channel; one every 1.5 s leaves room for the final one.
+STREAM_EDIT_EVERY_S = 1.5
+STREAM_PIECE = -1  # the nonce index of the message an answer streams into (its pieces are 0, 1, …)
 
 
 class DiscordChannel(Channel):
     platform = "discord"
     feedback_controls = True  # 👍 Done / 👎 Rework buttons under each answer's last piece (`buttons`)
     cards = True  # the trip's embed with the first piece of an answer that changed it (`embed`)
+    streams = True  # one message edited as the answer grows (`start_stream`)
+    stream_every_s = STREAM_EDIT_EVERY_S
 
     def __init__(self, client: discord.Client, *, translate: Callable[[discord.Message], Inbound | None]) -> None:
         self.client = client
         self.translate = translate  # the live path's filters and ids, for history read back
         self.typing_every_s = TYPING_EVERY_S
+        self._edited_at: OrderedDict[int, float] = OrderedDict()  # channel id -> its last stream edit (loop time)
 
     def _messageable(self, inbound: Inbound) -> tuple[discord.PartialMessageable, discord.PartialMessage | None]:
         where = inbound.reply_to
@@ -87,9 +94,69 @@ class DiscordChannel(Channel):
         except discord.HTTPException as err:
             log.error("Could not send a note in channel %s (%s)", channel.id, err.status)
 
+    async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
+        """The answer's first steps or words as a message (a reply to the question in a server),
+        which edits then grow; an answer to `/trip plan` is posted whole as follow-ups."""
+        if self._follow_up(inbound) is not None:
+            return None
+        channel, reference = self._messageable(inbound)
+        extra: dict[str, Any] = {}
+        if reference is not None:
+            extra = {"reference": reference.to_reference(fail_if_not_exists=False), "mention_author": False}
+        try:
+            sent = await channel.send(
+                stream_content(update), allowed_mentions=NO_MENTIONS, nonce=answer_nonce(inbound.message_id, STREAM_PIECE), **extra
+            )
+        except discord.HTTPException as err:
+            log.warning("Could not start streaming an answer in channel %s (%s %s)", channel.id, err.status, err.text)
+            return None
+        return answer_ref(sent.channel.id, sent.id)
+
+    async def append_stream(self, inbound: Inbound, stream: str, update: StreamUpdate) -> bool:
+        """Edit the streamed message, unless the channel had an edit less than `stream_every_s` ago
+        (two answers streaming in one server channel share its edit budget): skipped, the next call
+        carries the whole text anyway."""
+        channel_id = int(stream.split(":")[1])
+        now = asyncio.get_running_loop().time()
+        if now - self._edited_at.get(channel_id, float("-inf")) < self.stream_every_s * 0.9:
+            return False
+        self._edited_at[channel_id] = now
+        self._edited_at.move_to_end(channel_id)
+        while len(self._edited_at) > 10_000:
+            self._edited_at.popitem(last=False)
+        try:
+            await self._streamed(stream).edit(content=stream_content(update), allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as err:
+            log.warning("Could not grow a streamed answer (%s %s)", err.status, err.text)
+            return False
+        return True
+
+    def _streamed(self, stream: str) -> discord.PartialMessage:
+        _platform, channel_id, message_id = stream.split(":")
+        return self.client.get_partial_messageable(int(channel_id)).get_partial_message(int(message_id))
+
+    async def _finish_stream(self, stream: str, text: str, extra: dict[str, Any]) -> str | None:
+        """The streamed message becomes the answer's first piece (its final words, the card and the
+        buttons); None when it is gone (deleted meanwhile), so the piece is sent anew."""
+        try:
+            await self._streamed(stream).edit(content=text, allowed_mentions=NO_MENTIONS, **extra)
+        except discord.NotFound:
+            log.info("The streamed answer was deleted; sending its first piece anew")
+            return None
+        except discord.HTTPException as err:
+            if err.code in GONE_CODES:
+                raise PlaceGone(f"Discord error {err.code}: {err.text}") from None
+            log.error("Could not finish a streamed answer (%s %s); sending its first piece anew", err.status, err.text)
+            try:
+                await self._streamed(stream).delete()
+            except discord.HTTPException:
+                return ""  # neither edited nor deleted: posting again would show it twice; retried later
+            return None
+        return stream
+
     async def post(
         self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False,
-        card: TripCard | None = None,
+        card: TripCard | None = None, stream: str | None = None,
     ) -> str | None:
         webhook = self._follow_up(inbound)
         if webhook is not None:  # `/trip plan`: no buttons on follow-ups (`/trip end` closes the trip)
@@ -99,6 +166,10 @@ class DiscordChannel(Channel):
         extra: dict[str, Any] = {"view": feedback_view()} if controls else {}
         if card is not None:
             extra["embed"] = trip_embed(card)
+        if part == 0 and stream is not None:
+            finished = await self._finish_stream(stream, text, extra)
+            if finished is not None:
+                return finished or None
         try:
             if reference is not None and part == 0:
                 # A reply to a message deleted meanwhile is sent as a plain message: without this,

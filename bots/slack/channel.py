@@ -22,14 +22,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.card_blocks import part_blocks
 from bots.slack.formatting import render
+from bots.slack.stream_chunks import stream_chunks
 from bots.slack.identity import message_key, ts_of_key
 from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
 from bots.slack.status import UPDATE_EVERY_S, StatusShown, clear_status, show_status, status_place, update_status
 from trip_planner.core import replies
-from trip_planner.core.channel import Channel, Inbound, Posted
+from trip_planner.core.channel import Channel, Inbound, Posted, StreamUpdate
 from trip_planner.core.trip_card import TripCard
 
 log = logging.getLogger(__name__)
+
+STREAM_MAX_CHARS = 12_000  # Slack's limit on a streamed message's markdown_text
 
 # Translates one `message` event (live or read back from history) into the core's inbound message,
 # or None when it is not a person's new message for the bot; see `SlackListeners.message_inbound`.
@@ -48,6 +51,8 @@ class SlackChannel(Channel):
     platform = "slack"
     feedback_controls = True  # 👍/👎 feedback buttons under each answer's last part (`feedback`)
     cards = True  # the trip's card above an answer that changed it (`card_blocks`)
+    streams = True  # answers in a DM's thread grow as the model writes them (chat.startStream)
+    stream_every_s = 1.0
 
     def __init__(self, client: AsyncWebClient, poster: SlackPoster, *, statuses: bool = True) -> None:
         self.client = client
@@ -101,14 +106,38 @@ class SlackChannel(Channel):
         if isinstance(progress, StatusShown):
             await clear_status(self.client, progress)
 
+    async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
+        """Slack streams a reply only into a thread: DMs whose answers go in the message's thread
+        (agent view) stream; a plain DM, and a channel mention with its placeholder, post whole.
+        Steps go as task chunks (a timeline above the words), the model's Markdown as markdown
+        chunks with every `&`, `<` and `>` escaped as in `post`, so no chunk can ping anyone. Once
+        the stream shows, the status line is left alone (Slack clears it on the reply)."""
+        _team, channel, thread_ts, _since = self._where(inbound)
+        if thread_ts is None or not isinstance(progress, StatusShown) or len(update.text) > STREAM_MAX_CHARS:
+            return None
+        async with progress.lock:  # after a status change being sent, and no change after it
+            ts = await self.poster.start_stream(channel, thread_ts, stream_chunks(update.changed, update.text))
+            progress.streaming = ts is not None
+        return ts
+
+    async def append_stream(self, inbound: Inbound, stream: str, update: StreamUpdate) -> bool:
+        if len(update.text) > STREAM_MAX_CHARS:
+            return False  # the final answer, split into parts, shows the rest
+        _team, channel, _thread, _since = self._where(inbound)
+        return await self.poster.append_stream(channel, stream, stream_chunks(update.changed, update.added))
+
     async def post(
         self, inbound: Inbound, part: int, text: str, *, progress: Any = None, controls: bool = False,
-        card: TripCard | None = None,
+        card: TripCard | None = None, stream: str | None = None,
     ) -> str | None:
         team, channel, thread_ts, since = self._where(inbound)
         blocks = part_blocks(text, card=card, controls=controls)
         ts: str | None = None
-        if part == 0 and isinstance(progress, str):  # a placeholder becomes the answer's first part
+        if part == 0 and stream is not None:  # the streamed words become the answer's first part
+            ts = await self._finish_stream(channel, stream, text, blocks, PostTag(inbound.message_id, "0", since))
+            if ts is not None and isinstance(progress, str):  # an apology posted after the stream was cut goes
+                await self.poster.delete(channel, progress)
+        if ts is None and part == 0 and isinstance(progress, str):  # a placeholder becomes the first part
             if await self.poster.update(channel, progress, text, blocks=blocks):
                 ts = progress
             else:
@@ -123,6 +152,18 @@ class SlackChannel(Channel):
         if part == 0 and self.after_answer is not None:
             self.after_answer(inbound)
         return message_key(team, channel, ts)
+
+    async def _finish_stream(
+        self, channel: str, stream: str, text: str, blocks: list[dict[str, Any]] | None, tag: PostTag
+    ) -> str | None:
+        """Stop the stream and replace its words with the final first part (its blocks, the card and
+        the buttons, and the metadata a recovery looks for); if Slack will not, the streamed
+        message goes and the part is posted anew."""
+        await self.poster.stop_stream(channel, stream)
+        if await self.poster.update(channel, stream, text, blocks=blocks, tag=tag):
+            return stream
+        await self.poster.delete(channel, stream)
+        return None
 
     async def note(self, inbound: Inbound, text: str, *, progress: Any = None) -> None:
         # Tagged as the placeholder: a later recovered answer finds it and takes its place.

@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.models.messages.chunk import Chunk
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
@@ -202,10 +203,38 @@ class SlackPoster:
             return True
         return self.bot_user_id is not None and message.get("user") == self.bot_user_id
 
-    async def update(self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None) -> bool:
-        """Replace a message's text (idempotent, so retried by the client on 5xx)."""
+    async def update(
+        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None, tag: PostTag | None = None
+    ) -> bool:
+        """Replace a message's text (idempotent, so retried by the client on 5xx); with `tag`, its
+        metadata too, so a lookup finds it as that part of the answer."""
         extra: dict[str, Any] = {"blocks": blocks} if blocks is not None else {}
+        if tag is not None:
+            extra["metadata"] = tag.metadata()
         return await self._call("chat_update", channel=channel, ts=ts, text=text, parse="none", link_names=False, **extra) is not None
+
+    async def start_stream(self, channel: str, thread_ts: str, chunks: list[Chunk]) -> str | None:
+        """Start a streamed reply in a thread (`chat.startStream`, tasks as a timeline); its ts, or None."""
+        result = await self._call(
+            "chat_startStream", channel=channel, thread_ts=thread_ts, chunks=chunks, task_display_mode="timeline"
+        )
+        return str(result["ts"]) if result is not None else None
+
+    async def append_stream(self, channel: str, ts: str, chunks: list[Chunk]) -> bool:
+        if not chunks:
+            return True
+        return await self._call("chat_appendStream", channel=channel, ts=ts, chunks=chunks) is not None
+
+    async def stop_stream(self, channel: str, ts: str) -> None:
+        """End a stream; one that already ended (stopped before a crash, or expired) is fine."""
+        try:
+            await self.client.chat_stopStream(channel=channel, ts=ts)
+        except SlackApiError as err:
+            error = err.response.get("error") if err.response is not None else err
+            if error != "message_not_in_streaming_state":
+                log.warning("Slack chat.stopStream failed in %s: %s", channel, error)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            log.warning("Slack chat.stopStream failed in %s (%s)", channel, type(err).__name__)
 
     async def delete(self, channel: str, ts: str) -> bool:
         return await self._call("chat_delete", channel=channel, ts=ts) is not None

@@ -43,6 +43,7 @@ class StatusShown:
     channel: str
     thread_ts: str
     cleared: bool = False
+    streaming: bool = False  # the answer streams in the thread now: its steps say what happens
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: str | None = None
     changed_at: float = field(default_factory=time.monotonic)
@@ -81,7 +82,7 @@ async def show_status(client: AsyncWebClient, shown: StatusShown) -> bool:
 def update_status(client: AsyncWebClient, shown: StatusShown, status: str, *, every_s: float = UPDATE_EVERY_S) -> None:
     """Say what the planner is doing now (e.g. "is checking hotels in Kyoto…"), without blocking the
     turn: the change is sent by a background task, at most one a second, the latest winning."""
-    if shown.cleared:
+    if shown.cleared or shown.streaming:
         return
     shown.pending = status
     if shown.sender is None or shown.sender.done():
@@ -95,7 +96,7 @@ async def _send_updates(client: AsyncWebClient, shown: StatusShown, every_s: flo
             await asyncio.sleep(wait)
         async with shown.lock:
             status, shown.pending = shown.pending, None
-            if shown.cleared or status is None:
+            if shown.cleared or shown.streaming or status is None:
                 return
             try:
                 await client.assistant_threads_setStatus(channel_id=shown.channel, thread_ts=shown.thread_ts, status=status)

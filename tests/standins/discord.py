@@ -38,6 +38,7 @@ from typing import Any, Self
 from aiohttp import WSMsgType, web
 
 from tests.standins.discord_components import DiscordComponentsMixin
+from tests.standins.discord_edits import DiscordEditsMixin
 from tests.standins.discord_embeds import embeds_error
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class Guild:
     joined_at: str
 
 
-class DiscordStandIn(DiscordComponentsMixin):
+class DiscordStandIn(DiscordComponentsMixin, DiscordEditsMixin):
     """Start with `async with DiscordStandIn(token=...) as discord:`; point the bot at `api_url`/`gateway_url`."""
 
     def __init__(
@@ -173,6 +174,7 @@ class DiscordStandIn(DiscordComponentsMixin):
         self._background: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._init_edits()
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -730,6 +732,8 @@ class DiscordStandIn(DiscordComponentsMixin):
             if key is not None:
                 self._nonces[key] = created
             return _json(created)
+        if (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)) and method == "PATCH":
+            return self._edit_message(int(m.group(1)), int(m.group(2)), call.body or {})
         if (m := re.fullmatch(r"/applications/(\d+)/commands", path)) and method == "PUT":
             self.commands = [self._command(c) for c in (call.body or [])]
             return _json(self.commands)

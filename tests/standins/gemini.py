@@ -1,4 +1,7 @@
-"""A Gemini REST API stand-in: aiohttp on 127.0.0.1 speaking `models/{model}:generateContent`.
+"""A Gemini REST API stand-in: aiohttp on 127.0.0.1 speaking `models/{model}:generateContent` and
+`models/{model}:streamGenerateContent?alt=sse` (Server-Sent Events, one `data: {response JSON}` event
+per chunk, as Gemini streams: text a few words a chunk, `stream_every_s` apart, a function call
+whole, and the finish reason and usage on the last chunk).
 
 Why a server and not a mock: google-genai, its retry policy and ADK's Gemini class all run for real;
 only the far end is ours. Point google-genai at it with `GOOGLE_GEMINI_BASE_URL`.
@@ -52,6 +55,9 @@ class GeminiStandIn:
         self.script: deque[Step] = deque()
         self.failures: deque[int] = deque()
         self.hang = False
+        self.stream_every_s = 0.02  # between streamed chunks
+        self.words_per_chunk = 3
+        self.streamed = 0  # requests answered as a stream
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -69,6 +75,7 @@ class GeminiStandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/{version}/models/{model}:generateContent", self._generate)
+        app.router.add_post("/{version}/models/{model}:streamGenerateContent", self._generate)
         app.router.add_get("/{version}/models/{model}", self._get_model)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -95,7 +102,39 @@ class GeminiStandIn:
         if self.hang:
             await self._release.wait()
             return web.json_response({"error": {"code": 503, "message": "stopped"}}, status=503)
+        if request.match_info["model"].endswith(":streamGenerateContent") or "streamGenerateContent" in request.path:
+            return await self._stream(request, self._reply(body))
         return web.json_response(self._reply(body))
+
+    async def _stream(self, request: web.Request, reply: dict[str, Any]) -> web.StreamResponse:
+        """The reply as Gemini's SSE chunks: text cut into a few words each, the rest whole."""
+        if request.query.get("alt") != "sse":
+            return web.json_response({"error": {"code": 400, "message": "stand-in streams SSE only",
+                                                "status": "INVALID_ARGUMENT"}}, status=400)
+        self.streamed += 1
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        candidate = reply["candidates"][0]
+        part = candidate["content"]["parts"][0]
+        if "text" in part:
+            words = part["text"].split(" ")
+            pieces = [" ".join(words[i:i + self.words_per_chunk]) + " " for i in range(0, len(words), self.words_per_chunk)]
+            pieces[-1] = pieces[-1].rstrip(" ")
+        else:
+            pieces = []
+        chunks: list[dict[str, Any]] = [
+            {"candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}],
+             "modelVersion": reply["modelVersion"]}
+            for piece in pieces
+        ] or [{"candidates": [{"content": candidate["content"], "index": 0}], "modelVersion": reply["modelVersion"]}]
+        chunks[-1]["candidates"][0]["finishReason"] = "STOP"
+        chunks[-1]["usageMetadata"] = reply["usageMetadata"]
+        for index, chunk in enumerate(chunks):
+            if index:
+                await asyncio.sleep(self.stream_every_s)
+            await response.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
+        await response.write_eof()
+        return response
 
     async def _get_model(self, request: web.Request) -> web.Response:
         """models.get: 400 API_KEY_INVALID for a wrong key, 404 for a model it does not serve."""

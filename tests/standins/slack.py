@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.standins.slack_stream import SlackStreamMixin
 from tests.standins.slack_home import SlackHomeMixin
 from tests.standins.slack_ai import SlackAIMixin
 
@@ -78,7 +79,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-class SlackStandIn(SlackAIMixin, SlackHomeMixin):
+class SlackStandIn(SlackAIMixin, SlackHomeMixin, SlackStreamMixin):
     """Web API at `api_url`, a Socket Mode websocket, and builders for Slack's payloads."""
 
     def __init__(
@@ -115,6 +116,7 @@ class SlackStandIn(SlackAIMixin, SlackHomeMixin):
         self.port = 0
         self._init_ai()
         self._init_home()
+        self._init_stream()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -261,8 +263,13 @@ class SlackStandIn(SlackAIMixin, SlackHomeMixin):
         key = (args.get("channel", ""), args.get("ts", ""))
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
+        if key in self.streaming:
+            return {"ok": False, "error": "cant_update_message"}
         if error := self.blocks_error(self._blocks(args)):
             return {"ok": False, "error": error}
+        metadata = args.get("metadata")
+        if metadata:  # chat.update replaces the metadata when it is given
+            self.messages[key]["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.messages[key]["text"] = args.get("text", "")
         blocks = self._blocks(args)
         if blocks:

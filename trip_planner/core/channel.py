@@ -37,7 +37,8 @@ class Inbound:
     thread) the bot follows from now on for this person: a later message there without a mention
     continues the conversation. `reply_to` is the adapter's own note of where the answer goes; the
     core stores it and hands it back untouched. `attachments` marks a message that carried only
-    files the planner cannot read.
+    files the planner cannot read. `stream` is the ref (from `Channel.start_stream`) of a message
+    that showed the answer as it grew, when one was started: the answer's first part replaces it.
     """
 
     message_id: str
@@ -47,10 +48,33 @@ class Inbound:
     follows: str | None = None
     reply_to: Mapping[str, Any] = field(default_factory=dict)
     attachments: bool = False
+    stream: str | None = None
 
     @property
     def platform(self) -> str:
         return self.message_id.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class StreamStep:
+    """One piece of tool work shown in a streamed answer ("Checking hotels in Kyoto"), with a
+    stable `id` so a platform can update it in place; `done` once the planner moved on."""
+
+    id: str
+    title: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What a streamed answer shows now: `text` is the answer so far (Markdown, whole words),
+    `added` what is new since the last call, `steps` every step so far and `changed` the steps new
+    or finished since the last call (all of them on the first call)."""
+
+    text: str
+    added: str = ""
+    steps: tuple[StreamStep, ...] = ()
+    changed: tuple[StreamStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,13 @@ class Channel(ABC):
     #: the trip; other platforms never receive the keyword.
     cards: bool = False
 
+    #: Whether the platform can show an answer as it grows (Slack's stream methods, Discord's edits).
+    #: When true, the core calls `start_stream` with the first step or words and `append_stream` as
+    #: more come, at most once every `stream_every_s` seconds, and passes `stream=` (the started stream's
+    #: ref, or None) to `post` for part 0, which turns that message into the answer's first part.
+    streams: bool = False
+    stream_every_s: float = 1.5
+
     @abstractmethod
     def render(self, text: str) -> list[str]:
         """The answer's Markdown as the platform's messages, in order (converted, then split with
@@ -93,7 +124,8 @@ class Channel(ABC):
         ref the core remembers for reactions, or None when the platform did not take it (the
         recovery sweep tries again). Raises `PlaceGone` when it never will. Channels with
         `feedback_controls` also take a keyword `controls: bool` (show the buttons under this part),
-        and channels with `cards` a keyword `card` (the trip's card, shown with part 0)."""
+        and channels with `cards` a keyword `card` (the trip's card, shown with part 0), and channels
+        that `streams` a keyword `stream` (the message that showed the answer growing, for part 0)."""
 
     async def show_progress(self, inbound: Inbound) -> Any:
         """Show that a turn is running (placeholder, status, typing); returns a handle or None."""
@@ -104,6 +136,17 @@ class Channel(ABC):
         indicator can say what is happening update it (Slack's status line). Must not block or
         raise: the turn goes on meanwhile, so an adapter schedules its own work and keeps the
         indicator's updates in order with `clear_progress`."""
+
+    async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
+        """Show the answer's first steps or words as one message that will grow; returns its ref,
+        which the core stores so a recovered answer replaces it, or None where the platform cannot
+        stream here (then the answer is posted whole). Must neutralise mentions exactly as `post`."""
+        return None
+
+    async def append_stream(self, inbound: Inbound, stream: str, update: StreamUpdate) -> bool:
+        """Show what the answer shows now in the stream's message. False when the platform would not
+        (the stream stays as it is; the next call carries everything again)."""
+        return False
 
     async def clear_progress(self, inbound: Inbound, progress: Any) -> None:
         """The turn's answer went out (or gave up): stop showing progress that was not replaced."""

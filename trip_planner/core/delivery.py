@@ -72,15 +72,25 @@ class Deliveries:
         self.gate = PostingGate()
 
     async def deliver(
-        self, channel: Channel, inbound: Inbound, reply: Reply, *, progress: Any = None, recovering: bool = False
+        self,
+        channel: Channel,
+        inbound: Inbound,
+        reply: Reply,
+        *,
+        progress: Any = None,
+        recovering: bool = False,
+        stream: str | None = None,
     ) -> bool:
         """Post `reply` as the answer to `inbound`; True when all of it is on the platform, False when
         the recovery sweep must finish it, or when the place is gone for good (then it is marked
-        delivered all the same, so nobody tries again)."""
+        delivered all the same, so nobody tries again). `stream` is the message that showed the answer
+        growing (see `answer_stream`); when recovering, the one stored with the message."""
         async with self.gate.posting(inbound.user_id):
             gone = False
             try:
-                complete = await self._post_parts(channel, inbound, reply, progress=progress, recovering=recovering)
+                complete = await self._post_parts(
+                    channel, inbound, reply, progress=progress, recovering=recovering, stream=stream or inbound.stream
+                )
             except PlaceGone as error:
                 log.warning("Giving up on the answer to message %s: %s", inbound.message_id, error)
                 complete, gone = False, True
@@ -96,7 +106,7 @@ class Deliveries:
         return complete
 
     async def _post_parts(
-        self, channel: Channel, inbound: Inbound, reply: Reply, *, progress: Any, recovering: bool
+        self, channel: Channel, inbound: Inbound, reply: Reply, *, progress: Any, recovering: bool, stream: str | None
     ) -> bool:
         parts = channel.render(reply.text)
         already: dict[int, str] = {}
@@ -114,6 +124,8 @@ class Deliveries:
             extra: dict[str, Any] = {"controls": True} if controls and index == len(parts) - 1 else {}
             if channel.cards and reply.card is not None and index == 0:
                 extra["card"] = reply.card  # the trip at a glance, above the answer's first part
+            if channel.streams and index == 0:
+                extra["stream"] = stream  # the streamed words become the answer's first part
             ref = already.get(index) or await channel.post(
                 inbound, index, text, progress=progress if index == 0 else None, **extra
             )

@@ -160,3 +160,13 @@ def activity_status(tool: str, args: Mapping[str, Any]) -> str | None:
     if tool == "update_trip_plan":
         return "is noting your trip…"
     return None
+
+
+def activity_step(tool: str, args: Mapping[str, Any]) -> str | None:
+    """The same activity as a step of a streamed answer ("Estimating flights from London"): Slack
+    shows it as a task above the words, Discord as a small line."""
+    status = activity_status(tool, args)
+    if status is None:
+        return None
+    words = status.removeprefix("is ").rstrip("…")
+    return words[:1].upper() + words[1:]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.adk.agents import BaseAgent
-from google.adk.agents.run_config import RunConfig, ToolThreadPoolConfig
+from google.adk.agents.run_config import RunConfig, StreamingMode, ToolThreadPoolConfig
 from google.adk.apps import App
 from google.adk.plugins.context_filter_plugin import ContextFilterPlugin
 from google.adk.runners import Runner
@@ -31,6 +31,7 @@ from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.core import replies, retention
+from trip_planner.core.answer_stream import AnswerStream
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.inflight import InFlight
@@ -125,6 +126,9 @@ class TripPlannerRunner(ConversationControl):
             get_session_config=GetSessionConfig(num_recent_events=settings.recent_events),
             tool_thread_pool_config=ToolThreadPoolConfig(max_workers=4),
         )
+        # For a turn whose answer streams (see `answer_stream`): the model is asked for its words as
+        # it writes them; a model that cannot stream (the offline one) answers whole all the same.
+        self._stream_config = self._run_config.model_copy(update={"streaming_mode": StreamingMode.SSE})
         self._retention: asyncio.Task[None] | None = None  # the daily purge (see core/retention.py)
 
     async def start(self) -> None:
@@ -261,14 +265,28 @@ class TripPlannerRunner(ConversationControl):
         message waits behind their earlier ones). Releases the queue place."""
         inbound = accepted.inbound
         shown: list[Any] = []
+        streams: list[AnswerStream] = []
+        streaming = channel is not None and channel.streams and self.settings.stream_answers
 
         async def start_progress() -> None:
             if channel is not None:
                 shown.append(await self._show_progress(channel, inbound))
+                if streaming:
+                    streams.append(AnswerStream(channel, inbound, shown[0], remember=remember_stream))
+
+        async def remember_stream(ref: str) -> None:
+            await self.sessions.store.note_stream(message_id=inbound.message_id, stream=ref)
 
         def activity(tool: str, args: Mapping[str, Any]) -> None:
             if channel is not None and shown and shown[0] is not None:
                 channel.show_activity(inbound, shown[0], tool, args)
+            title = replies.activity_step(tool, args) if streams else None
+            if title:
+                streams[0].step(title)
+
+        def grown(text: str) -> None:
+            if streams:
+                streams[0].feed(text)
 
         try:
             if time.monotonic() - self._pruned_at > 3600:
@@ -288,7 +306,8 @@ class TripPlannerRunner(ConversationControl):
                         return reply
                 else:
                     reply = await self.turn(
-                        inbound, accepted.ticket, channel=channel, on_start=start_progress, on_activity=activity
+                        inbound, accepted.ticket, channel=channel, on_start=start_progress, on_activity=activity,
+                        on_text=grown if streaming else None,
                     )
             except Exception:
                 if channel is None:
@@ -302,6 +321,7 @@ class TripPlannerRunner(ConversationControl):
                 return Reply(text=replies.APOLOGY, status="failed")
         finally:
             accepted.ticket.release()
+            stream = await streams[0].finish() if streams else None
         if channel is None:
             return reply
         if reply.duplicate:
@@ -309,7 +329,7 @@ class TripPlannerRunner(ConversationControl):
             # is left for it to turn into the answer.
             log.info("Message %s was answered meanwhile; not answering again", inbound.message_id)
             return reply
-        await self.deliveries.deliver(channel, inbound, reply, progress=shown[0] if shown else None)
+        await self.deliveries.deliver(channel, inbound, reply, progress=shown[0] if shown else None, stream=stream)
         return reply
 
     @staticmethod

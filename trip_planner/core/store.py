@@ -65,6 +65,9 @@ class QueryRecord:
     created_at: float
 
 
+STREAM_KEY = "_stream"  # in tp_inbound.reply_to: the ref of the message the answer streamed into
+
+
 @dataclass(frozen=True)
 class InboundRecord:
     message_id: str
@@ -309,6 +312,15 @@ class ConversationStore:
         async with self._tx() as conn:
             row = (await conn.execute(select(inbound).where(inbound.c.message_id == message_id))).first()
         return inbound_record(row) if row else None
+
+    async def note_stream(self, *, message_id: str, stream: str) -> None:
+        """Remember the message that shows the answer growing (see `answer_stream`), inside the
+        reply_to JSON under `STREAM_KEY` (no schema change; `turns.inbound_of` takes it out again)."""
+        async with self._tx() as conn:
+            raw = (await conn.execute(select(inbound.c.reply_to).where(inbound.c.message_id == message_id))).scalar_one_or_none()
+            where = dict(json.loads(raw)) if raw else {}
+            where[STREAM_KEY] = stream
+            await conn.execute(update(inbound).where(inbound.c.message_id == message_id).values(reply_to=json.dumps(where)))
 
     async def finish_inbound(
         self, *, message_id: str, status: str, answer: str, conversation_id: str | None

@@ -27,7 +27,7 @@ from trip_planner.core.log_context import bind_conversation, turn_context
 from trip_planner.core.messages import Reply, ReplyStatus, clean_text
 from trip_planner.core.metrics import Metrics
 from trip_planner.core.session_manager import SessionManager
-from trip_planner.core.store import InboundRecord
+from trip_planner.core.store import STREAM_KEY, InboundRecord
 from trip_planner.core.tracing import Tracer
 from trip_planner.core.trip_card import ESTIMATE_KEY, TRIP_KEY, TripCard, current_trip_card
 from trip_planner.core.workers import Workers
@@ -36,19 +36,49 @@ log = logging.getLogger(__name__)
 
 # Told of each tool the agent calls, with the model's arguments: (tool name, args).
 ActivityHook = Callable[[str, Mapping[str, Any]], None]
+# Told of the answer's text so far while a streaming model writes it (whole, not a delta).
+TextHook = Callable[[str], None]
 
 _PUNCT = re.compile(r"[^\w\s]")
 
 
 def inbound_of(record: InboundRecord) -> Inbound:
     """A stored message as the core hands it to adapters (never the store's row type)."""
+    reply_to = dict(record.reply_to or {})
+    stream = reply_to.pop(STREAM_KEY, None)
     return Inbound(
         message_id=record.message_id,
         user_id=record.user_id,
         text=record.text,
         place=record.place,
-        reply_to=record.reply_to or {},
+        reply_to=reply_to,
+        stream=str(stream) if stream else None,
     )
+
+
+class GrowingText:
+    """The answer so far from ADK's partial events (each carries only its new words): every
+    response the model streams, one after the other; a response that ends in a tool call stays on
+    screen until the final text replaces the whole stream."""
+
+    def __init__(self, on_text: TextHook) -> None:
+        self.on_text = on_text
+        self.done = ""  # responses finished before the current one
+        self.current = ""
+
+    def add(self, event: Any) -> None:
+        if not event.partial:
+            if self.current:
+                self.done, self.current = f"{self.done}{self.current}\n\n", ""
+            return
+        words = "".join(p.text for p in (event.content.parts if event.content else None) or [] if p.text and not p.thought)
+        if not words:
+            return
+        self.current += words
+        try:
+            self.on_text(self.done + self.current)
+        except Exception:  # showing the words early must never cost the answer
+            log.exception("Could not show the answer as it grows")
 
 
 def is_restart(text: str) -> bool:
@@ -71,6 +101,7 @@ class Turns:
     _turn_slots: asyncio.Semaphore
     _patience_s: float
     _run_config: RunConfig
+    _stream_config: RunConfig
 
     def _rejection(self, inbound: Inbound, clean: str) -> str | None:
         if inbound.attachments:
@@ -89,9 +120,11 @@ class Turns:
         channel: Channel | None = None,
         on_start: Callable[[], Awaitable[None]] | None = None,
         on_activity: ActivityHook | None = None,
+        on_text: TextHook | None = None,
     ) -> Reply:
         """Answer one stored message under the person's lock, exactly once. `on_activity` hears of
-        each tool the agent calls (for a status line that says what is happening).
+        each tool the agent calls (for a status line that says what is happening); with `on_text`
+        the model is asked to stream (ADK's SSE mode) and the hook hears the answer as it grows.
 
         Across workers a person's messages are answered in the order they were received: under the
         lock, an earlier unanswered message held by another live worker goes first (the lease is
@@ -140,7 +173,7 @@ class Turns:
             if on_start is not None:
                 await on_start()
             async with self._turn_slots:
-                return await self._run_turn(inbound, clean, on_activity)
+                return await self._run_turn(inbound, clean, on_activity, on_text)
 
     async def _restart(self, user_id: str) -> Reply:
         """A new trip (under the person's lock), unless they started too many lately."""
@@ -166,7 +199,9 @@ class Turns:
             if channel is not None:
                 await self.deliveries.deliver(channel, earlier, reply, recovering=True)
 
-    async def _run_turn(self, inbound: Inbound, clean: str, on_activity: ActivityHook | None = None) -> Reply:
+    async def _run_turn(
+        self, inbound: Inbound, clean: str, on_activity: ActivityHook | None = None, on_text: TextHook | None = None
+    ) -> Reply:
         user_id, message_id = inbound.user_id, inbound.message_id
         started = time.monotonic()
         record = await self.sessions.conversation_for_turn(user_id)
@@ -183,7 +218,7 @@ class Turns:
         ) as turn:
             try:
                 async with asyncio.timeout(self.settings.turn_timeout_s):
-                    answer, trip_changed = await self._run(user_id, record.session_id, clean, on_activity)
+                    answer, trip_changed = await self._run(user_id, record.session_id, clean, on_activity, on_text)
             except TimeoutError:
                 log.error("Turn timed out after %.1fs in conversation %s", self.settings.turn_timeout_s, conversation_id)
                 answer, status = replies.TIMEOUT_APOLOGY, "failed"
@@ -214,18 +249,31 @@ class Turns:
             return None
 
     async def _run(
-        self, user_id: str, session_id: str, text: str, on_activity: ActivityHook | None = None
+        self,
+        user_id: str,
+        session_id: str,
+        text: str,
+        on_activity: ActivityHook | None = None,
+        on_text: TextHook | None = None,
     ) -> tuple[str, bool]:
         """The turn's answer, and whether it changed the trip's facts (then the answer shows its card;
         small talk and questions about a settled trip do not repeat it)."""
         message = types.Content(role="user", parts=[types.Part(text=text)])
         final: list[str] = []
         trip_changed = False
+        growing = GrowingText(on_text) if on_text is not None else None
         async for event in self.adk_runner.run_async(
-            user_id=user_id, session_id=session_id, new_message=message, run_config=self._run_config
+            user_id=user_id,
+            session_id=session_id,
+            new_message=message,
+            run_config=self._stream_config if growing is not None else self._run_config,
         ):
             if event.error_code:
                 raise RuntimeError(f"model error {event.error_code}: {event.error_message}")
+            if growing is not None:
+                growing.add(event)
+                if event.partial:
+                    continue  # its words come again, whole, in the event that ends the response
             if on_activity is not None:
                 for call in event.get_function_calls():
                     try:
