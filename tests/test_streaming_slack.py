@@ -173,3 +173,17 @@ async def test_an_apology_after_a_cut_stream_goes_when_the_recovered_answer_take
     [answer] = slack.bot_messages(DM, thread_ts=message["ts"])  # the stream, now the answer; the apology gone
     assert (DM, answer["ts"]) in slack.stream_chunks and "*slow*" in answer["text"]
     assert answer["metadata"]["event_payload"]["part"] == "0"
+
+
+async def test_the_offline_model_posts_its_answer_at_once_under_agent_view(settings: Settings, slack: SlackStandIn) -> None:
+    runner = TripPlannerRunner(settings)  # the product's concierge on the offline model, which does not stream
+    await runner.start()
+    bot = SlackBot(runner, replace(config_for(slack), agent_view=True), drain_timeout_s=5)
+    await bot.start()
+    try:
+        _, answer = await dm(Bot(bot, slack), slack, "I want to go to Lisbon in May")
+    finally:
+        await bot.stop()
+        await runner.close()
+    assert "Lisbon" in answer["text"] and answer["metadata"]["event_payload"]["part"] == "0"
+    assert slack.calls_to("chat.startStream") == [] and len(slack.calls_to("chat.postMessage")) == 1
