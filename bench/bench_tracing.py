@@ -2,7 +2,8 @@
 works, is down, answers 500 or hangs, compared with tracing off.
 
 Each configuration gets its own runner on a fresh SQLite file and the offline model, one warm-up
-conversation, then the same measured conversations. "Shutdown" is `TripPlannerRunner.close()`, which
+conversation, then the same measured conversations. The Opik stand-in runs in a process of its own
+(`bench/opik_process.py`), as a real backend does, so its parsing is not counted as ours. "Shutdown" is `TripPlannerRunner.close()`, which
 flushes the tracer with its 2 s bound.
 
 With the backend down, answering 500 or hanging, what is measured is the steady state: after the
@@ -26,7 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.table import Row
-from tests.standins.opik import Mode, OpikStandIn
+from bench.opik_process import opik_backend
+from tests.standins.opik import Mode
 from trip_planner.config import Settings
 from trip_planner.core.runner import TripPlannerRunner
 
@@ -121,8 +123,8 @@ async def run() -> list[Row]:
                 if config is None:
                     turns, closed = await _measure(database, None)
                 else:
-                    with OpikStandIn(config) as standin:
-                        turns, closed = await _measure(database, standin.url, config)
+                    with opik_backend(config) as url:
+                        turns, closed = await _measure(database, url, config)
                 latencies[config].extend(turns)
                 closes[config].append(closed)
     base, base_close = latencies[None], statistics.median(closes[None])

@@ -395,3 +395,25 @@ async def test_the_operators_forget_deletes_the_threads_in_opik_too(traced_runne
     assert "Deleted their 1 conversation thread(s) in Opik" in err.decode()
     deletes = standin.recorded("POST", "/api/v1/private/traces/threads/delete")
     assert [d.body["thread_ids"] for d in deletes] == [[reply.conversation_id]]
+
+
+async def test_model_spans_record_this_turns_contents_without_tool_declarations(
+    traced_runner: TripPlannerRunner, standin: OpikStandIn
+) -> None:
+    """What the SDK must encode stays small: a model call's span holds the instruction and this
+    turn's contents, not the ~22 KB of tool schemas nor the earlier turns (see `span_request`)."""
+    questions = ["Plan 5 days in Lisbon in May for 2 people", "What would the budget be?"]
+    for question in questions:
+        assert (await traced_runner.ask(SLACK_USER, question)).status == "answered"
+    await delivered(traced_runner)
+    second = query_traces(standin)[1]
+    llm = [s for s in spans_of(standin, second["id"]) if s["type"] == "llm"]
+    assert llm
+    for span in llm:
+        request = span["input"]
+        assert not (request.get("config") or {}).get("tools") and not request.get("tools_dict")
+        assert request["config"].get("system_instruction")
+        text = json.dumps(request["contents"])
+        assert "Lisbon in May" not in text  # the first turn is in its own trace
+    concierge = [s for s in llm if questions[1] in json.dumps(s["input"]["contents"])]
+    assert concierge, "the concierge's call records the person's message"

@@ -106,6 +106,26 @@ def sync_tracing_active() -> None:
         log.debug("Opik: could not switch the SDK's tracing flag", exc_info=True)
 
 
+def span_request(llm_request: Any) -> Any:
+    """The model request as its `llm` span records it: the model, the instruction and this turn's
+    contents (from the person's message on), without the tool declarations and the earlier turns.
+    Both are repeated on every call (the declarations are about 22 KB of JSON schema for the
+    concierge, the history grows to twelve turns), and the SDK encodes every span in pure Python on
+    its background threads, under the GIL the turns need: a batch of full requests stalled turns for
+    up to a second. Earlier turns are in the thread's own traces, and the tools the model called are
+    spans of their own. The request ADK sends is left untouched."""
+    try:
+        config, contents = llm_request.config, list(llm_request.contents or [])
+        starts = [i for i, c in enumerate(contents) if c.role == "user" and any(p.text for p in c.parts or [])]
+        update: dict[str, Any] = {"tools_dict": {}, "contents": contents[starts[-1]:] if starts else contents}
+        if config is not None and config.tools:
+            update["config"] = config.model_copy(update={"tools": None})
+        return llm_request.model_copy(update=update)
+    except Exception:  # a request of another shape is traced as it is
+        log.debug("Opik: could not trim a model request for its span", exc_info=True)
+        return llm_request
+
+
 def gated_adk_tracer(allows: Callable[[], bool], **arguments: Any) -> Any:
     """opik's ADK `OpikTracer`, whose callbacks do nothing in a turn that is not traced.
 
@@ -127,8 +147,10 @@ def gated_adk_tracer(allows: Callable[[], bool], **arguments: Any) -> Any:
         def after_agent_callback(self, *args: Any, **kwargs: Any) -> Any:
             return super().after_agent_callback(*args, **kwargs) if traced() else None
 
-        def before_model_callback(self, *args: Any, **kwargs: Any) -> Any:
-            return super().before_model_callback(*args, **kwargs) if traced() else None
+        def before_model_callback(self, callback_context: Any, llm_request: Any, *args: Any, **kwargs: Any) -> Any:
+            if not traced():
+                return None
+            return super().before_model_callback(callback_context, span_request(llm_request), *args, **kwargs)
 
         def after_model_callback(self, *args: Any, **kwargs: Any) -> Any:
             return super().after_model_callback(*args, **kwargs) if traced() else None
