@@ -12,7 +12,7 @@ from tests.channel_double import MemoryChannel
 from tests.streaming_model import echo_stream_agent
 from trip_planner.config import Settings
 from trip_planner.core.answer_stream import AnswerStream, whole_words
-from trip_planner.core.channel import Inbound, StreamStep, StreamUpdate
+from trip_planner.core.channel import PENDING_STREAM, Inbound, StreamStep, StreamUpdate
 from trip_planner.core.runner import TripPlannerRunner
 from trip_planner.core.turns import inbound_of
 
@@ -26,9 +26,10 @@ class StreamingChannel(MemoryChannel):
     stream_parts: list[str | None] = field(default_factory=list)  # the `stream` each part 0 was handed
     refuse: bool = False
 
+    def can_stream(self, inbound: Inbound, progress: Any) -> bool:
+        return not self.refuse
+
     async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
-        if self.refuse:
-            return None
         self.shown.append(("start", update.text))
         self.updates.append(update)
         return f"stream:{inbound.message_id}"
@@ -55,12 +56,11 @@ def test_only_whole_words_are_shown() -> None:
 
 async def test_chunks_are_merged_to_the_channels_pace_and_the_ref_is_stored_first() -> None:
     channel = StreamingChannel()
-    stored_after: list[int] = []  # how many calls the channel had when the ref was stored
+    stored: list[tuple[str, int]] = []  # what was stored, and how many calls the channel had had then
 
     async def remember(ref: str) -> None:
         await asyncio.sleep(0.03)  # a slow write: nothing more may be shown meanwhile
-        assert ref == "stream:t:1"
-        stored_after.append(len(channel.shown))
+        stored.append((ref, len(channel.shown)))
 
     stream = AnswerStream(channel, INBOUND, None, remember=remember)
     text = ""
@@ -76,7 +76,9 @@ async def test_chunks_are_merged_to_the_channels_pace_and_the_ref_is_stored_firs
     assert channel.shown[0][0] == "start" and all(kind == "append" for kind, _ in channel.shown[1:])
     assert 2 <= len(channel.shown) <= 8  # merged: far fewer calls than the 40 chunks
     assert "".join(t for _, t in channel.shown) == text[: len("".join(t for _, t in channel.shown))]
-    assert stored_after == [1]  # stored right after the start, before any append
+    # The mark before the start (a crash right after it leaves something to look for), the ref right
+    # after it, before any append.
+    assert stored == [(PENDING_STREAM, 0), ("stream:t:1", 1)]
 
 
 async def test_a_channel_that_cannot_stream_here_gets_nothing_more() -> None:
@@ -91,7 +93,7 @@ async def test_a_channel_that_cannot_stream_here_gets_nothing_more() -> None:
         stream.feed("word " * (n + 1))
         await asyncio.sleep(0.01)
     assert await stream.finish() is None
-    assert channel.shown == [] and stored == []
+    assert channel.shown == [] and stored == []  # not even the mark: answers that cannot stream cost no write
 
 
 async def test_the_streamed_message_becomes_the_first_part_live_and_after_a_crash(settings: Settings) -> None:

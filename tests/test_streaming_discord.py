@@ -16,7 +16,7 @@ from tests.standins.discord_harness import TOKEN, long_answer, running_bot
 from tests.streaming_model import echo_stream_agent
 from tests.test_discord import ALICE, CHANNEL, GUILD
 from tests.test_gemini import FAST_RETRY, gemini_settings, standin  # noqa: F401  (fixtures)
-from tests.test_streaming_slack import PLAN
+from tests.test_streaming_slack import PLAN, mark_pending
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
 from trip_planner.models import build_model
@@ -73,15 +73,22 @@ async def test_a_long_answer_is_cut_while_it_grows_and_split_when_it_is_done(
     assert len(discord_standin.sent_messages(channel)) == len(pieces)  # the stream became piece 1
 
 
-async def test_a_stream_cut_by_a_crash_becomes_the_recovered_answer(discord_standin: DiscordStandIn, settings: Settings) -> None:
+@pytest.mark.parametrize("stored", ["ref", "pending"])
+async def test_a_stream_cut_by_a_crash_becomes_the_recovered_answer(
+    discord_standin: DiscordStandIn, settings: Settings, stored: str
+) -> None:
+    """With the stream's message stored, or only the mark (killed between Discord's create and the
+    write): then the stream's nonce gets Discord's message back, and an edit makes it the answer."""
     channel = discord_standin.dm_channel(ALICE)
     gate = asyncio.Event()  # never opened: the first process stops mid-answer
     async with running_bot(discord_standin, settings, agent=echo_stream_agent(hold_after=4, gate=gate, every_s=0.05)) as first:
-        await discord_standin.send_dm(ALICE, PLAN)
+        sent = await discord_standin.send_dm(ALICE, PLAN)
         await discord_standin.wait_until(lambda: bot_messages(discord_standin, channel), what="the answer to start")
         first.force.set()  # no graceful drain: the turn is cut
     [streamed] = bot_messages(discord_standin, channel)
     assert streamed["content"] != PLAN
+    if stored == "pending":
+        await mark_pending(settings, f"discord:{sent['id']}")
 
     async with running_bot(discord_standin, settings, agent=echo_stream_agent()):
         await discord_standin.wait_until(

@@ -12,6 +12,9 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from bots.slack import SlackBot
 from bots.slack.posting import POST_EVENT_TYPE
 from tests.standins.gemini import GeminiStandIn, call, say
@@ -21,12 +24,23 @@ from tests.test_gemini import FAST_RETRY, gemini_settings, standin  # noqa: F401
 from tests.test_slack_events import ALICE, DM, Bot, config_for
 from trip_planner.agents.concierge import build_concierge
 from trip_planner.config import Settings
+from trip_planner.core.channel import PENDING_STREAM
 from trip_planner.core.replies import APOLOGY
 from trip_planner.core.runner import TripPlannerRunner
+from trip_planner.core.store import ConversationStore
 from trip_planner.models import build_model
 
 PLAN = ("Here is a **slow** plan for Lisbon: fly in on a Tuesday, stay in Baixa near the river, take the tram "
         "up to the castle, keep a whole day for Sintra and its palaces, and end with dinner in Alfama.")
+
+
+async def mark_pending(settings: Settings, message_id: str) -> None:
+    """As if the process had died between starting the stream and storing its ref."""
+    engine = create_async_engine(settings.database_url)
+    try:
+        await ConversationStore(engine).note_stream(message_id=message_id, stream=PENDING_STREAM)
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager
@@ -85,7 +99,10 @@ async def test_no_streamed_chunk_can_ping_anyone(settings: Settings, slack: Slac
     assert "&lt;!channel&gt;" in "".join(chunks)
 
 
-async def test_a_stream_cut_by_a_crash_becomes_the_recovered_answer(settings: Settings, slack: SlackStandIn) -> None:
+@pytest.mark.parametrize("stored", ["ref", "pending"])
+async def test_a_stream_cut_by_a_crash_becomes_the_recovered_answer(settings: Settings, slack: SlackStandIn, stored: str) -> None:
+    """With the stream's ts stored, or only the mark (killed between Slack's start and the write):
+    then the stream is found as the untagged reply of ours in the thread."""
     gate = asyncio.Event()  # never opened: the first worker stops mid-answer
     async with streaming_bot(settings, slack, hold_after=3, gate=gate) as first:
         message = slack.user_message(user=ALICE, channel=DM, text=PLAN)
@@ -94,6 +111,8 @@ async def test_a_stream_cut_by_a_crash_becomes_the_recovered_answer(settings: Se
         await wait_until(lambda: sum(len(c) for c in slack.stream_chunks.values()) >= 2, what="a few words on screen")
     [streamed] = slack.bot_messages(DM, thread_ts=message["ts"])
     assert streamed["text"] != PLAN and (DM, streamed["ts"]) in slack.streaming  # cut mid-answer, still open
+    if stored == "pending":
+        await mark_pending(settings, f"slack:{slack.team_id}:{DM}:{message['ts']}")
 
     async with streaming_bot(settings, slack) as second:  # its start-up sweep answers what the first left
         await wait_until(lambda: slack.bot_messages(DM, thread_ts=message["ts"])[0].get("metadata"), what="the recovered answer")

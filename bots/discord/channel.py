@@ -20,7 +20,7 @@ from bots.discord.buttons import feedback_view
 from bots.discord.embed import trip_embed
 from bots.discord.formatting import NO_MENTIONS, render, stream_content
 from bots.discord.identity import answer_nonce, answer_ref
-from trip_planner.core.channel import Channel, Inbound, PlaceGone, StreamUpdate
+from trip_planner.core.channel import PENDING_STREAM, Channel, Inbound, PlaceGone, StreamUpdate
 from trip_planner.core.trip_card import TripCard
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ class DiscordChannel(Channel):
         except discord.HTTPException as err:
             log.error("Could not send a note in channel %s (%s)", channel.id, err.status)
 
+    def can_stream(self, inbound: Inbound, progress: Any) -> bool:
+        return self._follow_up(inbound) is None
+
     async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
         """The answer's first steps or words as a message (a reply to the question in a server),
         which edits then grow; an answer to `/trip plan` is posted whole as follow-ups."""
@@ -166,7 +169,11 @@ class DiscordChannel(Channel):
         extra: dict[str, Any] = {"view": feedback_view()} if controls else {}
         if card is not None:
             extra["embed"] = trip_embed(card)
-        if part == 0 and stream is not None:
+        if part == 0 and stream == PENDING_STREAM:
+            # A process died while starting a stream: its nonce gets Discord's message back if it
+            # was made (a new one otherwise), and an edit makes it the answer's first piece.
+            nonce = answer_nonce(inbound.message_id, STREAM_PIECE)
+        elif part == 0 and stream is not None:
             finished = await self._finish_stream(stream, text, extra)
             if finished is not None:
                 return finished or None
@@ -189,6 +196,8 @@ class DiscordChannel(Channel):
                 raise PlaceGone(f"Discord error {err.code}: {err.text}") from None
             log.error("Could not send piece %d of an answer in channel %s (%s %s)", part + 1, channel.id, err.status, err.text)
             return None
+        if part == 0 and stream == PENDING_STREAM and sent.content != text:
+            return await self._finish_stream(answer_ref(sent.channel.id, sent.id), text, extra) or None
         return answer_ref(sent.channel.id, sent.id)
 
     @staticmethod

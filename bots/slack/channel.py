@@ -24,10 +24,10 @@ from bots.slack.card_blocks import part_blocks
 from bots.slack.formatting import render
 from bots.slack.stream_chunks import stream_chunks
 from bots.slack.identity import message_key, ts_of_key
-from bots.slack.posting import PLACEHOLDER_PART, PostTag, SlackPoster
+from bots.slack.posting import PLACEHOLDER_PART, UNTAGGED, PostTag, SlackPoster
 from bots.slack.status import UPDATE_EVERY_S, StatusShown, clear_status, show_status, status_place, update_status
 from trip_planner.core import replies
-from trip_planner.core.channel import Channel, Inbound, Posted, StreamUpdate
+from trip_planner.core.channel import PENDING_STREAM, Channel, Inbound, Posted, StreamUpdate
 from trip_planner.core.trip_card import TripCard
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,9 @@ class SlackChannel(Channel):
         if isinstance(progress, StatusShown):
             await clear_status(self.client, progress)
 
+    def can_stream(self, inbound: Inbound, progress: Any) -> bool:
+        return bool(inbound.reply_to.get("thread_ts")) and isinstance(progress, StatusShown)
+
     async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
         """Slack streams a reply only into a thread: DMs whose answers go in the message's thread
         (agent view) stream; a plain DM, and a channel mention with its placeholder, post whole.
@@ -133,7 +136,7 @@ class SlackChannel(Channel):
         team, channel, thread_ts, since = self._where(inbound)
         blocks = part_blocks(text, card=card, controls=controls)
         ts: str | None = None
-        if part == 0 and stream is not None:  # the streamed words become the answer's first part
+        if part == 0 and stream is not None and stream != PENDING_STREAM:  # the streamed words become part 0
             ts = await self._finish_stream(channel, stream, text, blocks, PostTag(inbound.message_id, "0", since))
             if ts is not None and isinstance(progress, str):  # an apology posted after the stream was cut goes
                 await self.poster.delete(channel, progress)
@@ -189,7 +192,10 @@ class SlackChannel(Channel):
         if status is not None and 0 in parts:
             await clear_status(self.client, status)
         left: StatusShown | str | None = found.get(PLACEHOLDER_PART) or status
-        return Posted(parts=parts, progress=left)
+        # A process killed between starting a stream and storing its ts left only the mark: the
+        # stream is the untagged reply of ours in the thread (every finished answer is tagged).
+        cut = found.get(UNTAGGED) if inbound.stream == PENDING_STREAM and 0 not in parts else None
+        return Posted(parts=parts, progress=left, stream=cut)
 
     # -- catch-up: DMs only -------------------------------------------------------------------------
 

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 POST_EVENT_TYPE = "trip_planner_post"
 PLACEHOLDER_PART = "placeholder"
+# In `find`'s result: the oldest message of ours in the place since the inbound one that carries no
+# metadata of ours, which can only be a stream a crash cut before its ref was stored.
+UNTAGGED = "untagged"
 # After an ambiguous failure: look, then post again, at most this many more times.
 AMBIGUOUS_RETRIES = 2
 _NOT_IDEMPOTENT = ("/chat.postMessage",)
@@ -191,6 +194,8 @@ class SlackPoster:
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == POST_EVENT_TYPE and payload.get("message_key") == message_key:
                     found[str(payload.get("part"))] = str(message["ts"])
+                elif metadata.get("event_type") != POST_EVENT_TYPE and str(message.get("ts")) != since_ts:
+                    found[UNTAGGED] = min(found.get(UNTAGGED, str(message["ts"])), str(message["ts"]), key=float)
             cursor = (result.get("response_metadata") or {}).get("next_cursor") or None
             if not result.get("has_more") or cursor is None:
                 return found

@@ -5,9 +5,10 @@ one change a second (Discord allows 5 edits per 5 s in a channel). So the turn o
 text so far (`feed`, which never blocks it), and one task sends the latest text at most every
 `Channel.stream_every_s`, one call at a time, in order; chunks that arrive in between are merged.
 
-Exactly once: the first call starts the stream (`Channel.start_stream`) and its ref is stored with the
-inbound message (`remember`) before any more text is sent, so after a crash the recovery sweep finds
-that message and turns it into the recovered answer instead of posting a second one. `finish` waits
+Exactly once: before the first call starts the stream (`Channel.start_stream`) the inbound message is
+marked `PENDING_STREAM`, and the stream's ref replaces the mark before any more text is sent, so after
+a crash the recovery sweep finds that message (by its ref, or by the platform's own look-up when only
+the mark was stored) and turns it into the recovered answer instead of posting a second one. `finish` waits
 for the call in flight and returns the ref; the delivery hands it to the answer's first part, which
 replaces the streamed text with the final one (the stored answer is always that final text).
 """
@@ -21,7 +22,7 @@ from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from trip_planner.core.channel import Channel, Inbound, StreamStep, StreamUpdate
+from trip_planner.core.channel import PENDING_STREAM, Channel, Inbound, StreamStep, StreamUpdate
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,13 @@ class AnswerStream:
         """One call: whether the platform showed it, or None when streaming stops for this answer
         (the platform cannot stream here)."""
         if self.ref is None:
+            if not self.channel.can_stream(self.inbound, self.progress):
+                return None
+            try:  # stored first: a crash right after the platform's start must not leave a stray message
+                await self.remember(PENDING_STREAM)
+            except Exception:
+                log.exception("Could not store the stream of the answer to %s; it is posted whole", self.inbound.message_id)
+                return None
             try:
                 self.ref = await self.channel.start_stream(self.inbound, self.progress, update)
             except Exception:

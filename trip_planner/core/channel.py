@@ -38,7 +38,8 @@ class Inbound:
     continues the conversation. `reply_to` is the adapter's own note of where the answer goes; the
     core stores it and hands it back untouched. `attachments` marks a message that carried only
     files the planner cannot read. `stream` is the ref (from `Channel.start_stream`) of a message
-    that showed the answer as it grew, when one was started: the answer's first part replaces it.
+    that showed the answer as it grew, when one was started: the answer's first part replaces it
+    (`PENDING_STREAM` when a process died while starting one).
     """
 
     message_id: str
@@ -79,11 +80,19 @@ class StreamUpdate:
 
 @dataclass(frozen=True)
 class Posted:
-    """What of an answer already reached the platform: part index -> message ref, and a progress
-    indicator (a placeholder) left behind, which the first part may replace."""
+    """What of an answer already reached the platform: part index -> message ref, a progress
+    indicator (a placeholder) left behind, which the first part may replace, and the message a cut
+    stream left (found when only `PENDING_STREAM` was stored), which the first part replaces."""
 
     parts: Mapping[int, str] = field(default_factory=dict)
     progress: Any = None
+    stream: str | None = None
+
+
+#: Stored as `Inbound.stream` just before a stream starts: a process killed between the platform's
+#: start and storing its ref leaves this, and the platform must look for the message (Slack: its
+#: untagged reply in the thread, in `posted`; Discord: the stream's nonce, in `post`).
+PENDING_STREAM = "pending"
 
 
 class Channel(ABC):
@@ -136,6 +145,11 @@ class Channel(ABC):
         indicator can say what is happening update it (Slack's status line). Must not block or
         raise: the turn goes on meanwhile, so an adapter schedules its own work and keeps the
         indicator's updates in order with `clear_progress`."""
+
+    def can_stream(self, inbound: Inbound, progress: Any) -> bool:
+        """Whether an answer to `inbound` can stream where it goes (quick, no I/O): asked before
+        the core marks the message `PENDING_STREAM`, so answers that cannot stream cost no write."""
+        return self.streams
 
     async def start_stream(self, inbound: Inbound, progress: Any, update: StreamUpdate) -> str | None:
         """Show the answer's first steps or words as one message that will grow; returns its ref,

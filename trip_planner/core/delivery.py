@@ -116,6 +116,7 @@ class Deliveries:
                 log.warning("Cannot tell what reached the platform of the answer to %s; trying later", inbound.message_id)
                 return False
             already, progress = dict(posted.parts), progress or posted.progress
+            stream = posted.stream or stream
         refs: list[str] = []
         complete = True
         # Feedback buttons go under the last part of an answer in a conversation (what a 👍 can end).
