@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
 from tests.standins.discord import DiscordStandIn
 from tests.standins.gemini import GeminiStandIn, call, say
+from tests.standins.openai_chat import OpenAIChatStandIn
 from tests.standins.discord_harness import TOKEN, long_answer, running_bot
 from tests.streaming_model import echo_stream_agent
 from tests.test_discord import ALICE, CHANNEL, GUILD
@@ -118,3 +120,28 @@ async def test_gemini_streams_through_adk_into_discord(
     assert steps == "-# ✓ Looking up the weather in Lisbon" and PLAN.startswith(words)
     edits = [e[2] for e in discord_standin.edits if e[0] == channel]
     assert len(edits) >= 2 and edits[-1] == PLAN
+
+
+async def test_litellm_streams_through_adk_into_discord(
+    discord_standin: DiscordStandIn, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADK's LiteLlm, with LiteLLM itself, against an OpenAI-compatible stand-in that streams."""
+    openai = OpenAIChatStandIn(PLAN)
+    openai.stream_every_s = 0.12  # about 2.5 s of words
+    await openai.start()
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_API_BASE", openai.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
+    channel = discord_standin.dm_channel(ALICE)
+    try:
+        model = build_model(replace(settings, model="litellm/openai/gpt-4o-mini"))
+        async with running_bot(discord_standin, settings, agent=build_concierge(model)):
+            await discord_standin.send_dm(ALICE, "Plan Lisbon for me")
+            await discord_standin.wait_until(
+                lambda: [m["content"] for m in bot_messages(discord_standin, channel)] == [PLAN], what="the answer"
+            )
+    finally:
+        await openai.stop()
+    assert openai.requests and all(r.get("stream") for r in openai.requests)
+    edits = [e[2] for e in discord_standin.edits if e[0] == channel]
+    assert len(edits) >= 2 and edits[-1] == PLAN and PLAN.startswith(edits[0])
