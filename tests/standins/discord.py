@@ -37,6 +37,7 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
+from tests.standins.serving import serve_locally
 from tests.standins.discord_components import DiscordComponentsMixin
 from tests.standins.discord_edits import DiscordEditsMixin
 from tests.standins.discord_embeds import embeds_error
@@ -190,13 +191,7 @@ class DiscordStandIn(DiscordComponentsMixin, DiscordEditsMixin):
         app.router.add_get("/gateway/", self._gateway)
         app.router.add_get("/gateway", self._gateway)  # Discord hands out URLs without the slash
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
-        self._runner = web.AppRunner(app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server: Any = site._server
-        assert server is not None and server.sockets
-        self.port = int(server.sockets[0].getsockname()[1])
+        self._runner, self.port = await serve_locally(app, handle_signals=False)
 
     async def close(self) -> None:
         for session in self.sessions:

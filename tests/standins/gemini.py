@@ -27,6 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.standins.serving import serve_locally
+
 log = logging.getLogger(__name__)
 
 
@@ -77,11 +79,7 @@ class GeminiStandIn:
         app.router.add_post("/{version}/models/{model}:generateContent", self._generate)
         app.router.add_post("/{version}/models/{model}:streamGenerateContent", self._generate)
         app.router.add_get("/{version}/models/{model}", self._get_model)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_locally(app)
 
     async def stop(self) -> None:
         self._release.set()

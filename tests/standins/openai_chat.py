@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.standins.serving import serve_locally
+
 
 class OpenAIChatStandIn:
     def __init__(self, answer: str) -> None:
@@ -30,11 +32,7 @@ class OpenAIChatStandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._complete)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_locally(app, access_log=None)
 
     async def stop(self) -> None:
         if self._runner is not None:

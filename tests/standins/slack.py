@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.standins.serving import serve_locally
 from tests.standins.slack_stream import SlackStreamMixin
 from tests.standins.slack_home import SlackHomeMixin
 from tests.standins.slack_ai import SlackAIMixin
@@ -125,11 +126,7 @@ class SlackStandIn(SlackAIMixin, SlackHomeMixin, SlackStreamMixin):
         app.router.add_post("/api/{method}", self._web_api)
         app.router.add_get("/api/{method}", self._web_api)  # slack_sdk sends some reads as GET
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_locally(app, access_log=None)
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
