@@ -7,7 +7,8 @@ lose a message"), and which platform messages carry the bot's answers (for react
 
 Atomicity comes from the database, not from process memory: a partial unique index allows one active
 conversation per user id, and the inbound table's primary key makes the first claim of a message id
-win, across processes.
+win, across processes. The records it returns are in `store_records`; the answer-message refs and
+feedback claims in `store_refs` (a base of `ConversationStore`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
@@ -25,6 +25,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from trip_planner.core.inbound_batch import InsertBatcher
+from trip_planner.core.store_records import (
+    STREAM_KEY,
+    ConversationRecord,
+    InboundRecord,
+    QueryRecord,
+    conversation_record,
+    inbound_record,
+)
+from trip_planner.core.store_refs import AnswerRefs
 from trip_planner.core.tables import (
     conversations,
     inbound,
@@ -36,77 +45,11 @@ from trip_planner.core.tables import (
     workers,
 )
 
-__all__ = ["ConversationStore", "metadata", "conversations", "queries", "inbound", "message_refs", "subscriptions", "turn_leases", "workers"]
+__all__ = [
+    "STREAM_KEY", "ConversationRecord", "InboundRecord", "QueryRecord", "inbound_record",
+    "ConversationStore", "metadata", "conversations", "queries", "inbound", "message_refs", "subscriptions", "turn_leases", "workers"]
 
-@dataclass(frozen=True)
-class ConversationRecord:
-    conversation_id: str
-    user_id: str
-    session_id: str
-    status: str
-    end_reason: str | None
-    feedback: str | None
-    query_count: int
-    last_trace_id: str | None
-    created_at: float
-    updated_at: float
-    ended_at: float | None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
-
-
-@dataclass(frozen=True)
-class QueryRecord:
-    query_num: int
-    query: str
-    response: str
-    created_at: float
-
-
-STREAM_KEY = "_stream"  # in tp_inbound.reply_to: the ref of the message the answer streamed into
-
-
-@dataclass(frozen=True)
-class InboundRecord:
-    message_id: str
-    user_id: str
-    text: str
-    status: str
-    answer: str | None
-    conversation_id: str | None
-    reply_to: dict[str, Any] | None
-    received_at: float
-    answered_at: float | None = None
-    delivered_at: float | None = None
-    place: str | None = None
-    worker_id: str | None = None  # the worker answering or posting it now
-
-
-def _conversation(row: Any) -> ConversationRecord:
-    return ConversationRecord(**{c: row._mapping[c] for c in ConversationRecord.__dataclass_fields__})
-
-
-def inbound_record(row: Any) -> InboundRecord:
-    m = row._mapping
-    return InboundRecord(
-        message_id=m["message_id"],
-        user_id=m["user_id"],
-        text=m["text"],
-        status=m["status"],
-        answer=m["answer"],
-        conversation_id=m["conversation_id"],
-        reply_to=json.loads(m["reply_to"]) if m["reply_to"] else None,
-        received_at=m["received_at"],
-        answered_at=m["answered_at"],
-        delivered_at=m["delivered_at"],
-        place=m["place"],
-        worker_id=m["worker_id"],
-    )
-
-
-class ConversationStore:
+class ConversationStore(AnswerRefs):
     """Small, keyword-only methods over the registry tables; each is one short transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -162,7 +105,7 @@ class ConversationStore:
                     select(conversations).where(conversations.c.user_id == user_id, conversations.c.status == "active")
                 )
             ).first()
-        return _conversation(row) if row else None
+        return conversation_record(row) if row else None
 
     async def recent_conversations(self, *, user_id: str, limit: int) -> list[ConversationRecord]:
         """A person's latest conversations, newest first (the App Home's "recent trips")."""
@@ -173,14 +116,14 @@ class ConversationStore:
                     .order_by(conversations.c.created_at.desc()).limit(limit)
                 )
             ).all()
-        return [_conversation(r) for r in rows]
+        return [conversation_record(r) for r in rows]
 
     async def get_conversation(self, *, conversation_id: str) -> ConversationRecord | None:
         async with self._tx() as conn:
             row = (
                 await conn.execute(select(conversations).where(conversations.c.conversation_id == conversation_id))
             ).first()
-        return _conversation(row) if row else None
+        return conversation_record(row) if row else None
 
     async def insert_active_conversation(
         self, *, conversation_id: str, user_id: str, session_id: str
@@ -437,50 +380,3 @@ class ConversationStore:
                 delete(inbound).where(inbound.c.status != "received", inbound.c.received_at < cutoff)
             )
         return int(result.rowcount or 0)
-
-    # -- which platform messages carry which conversation's answers ------------------------------
-
-    async def remember_message(self, *, message_ref: str, conversation_id: str, user_id: str) -> None:
-        """Idempotent: remembering the same message twice keeps the first record."""
-        await self._insert_once(
-            message_refs,
-            message_ref=message_ref,
-            conversation_id=conversation_id,
-            user_id=user_id,
-            created_at=time.time(),
-        )
-
-    async def conversation_for_message(self, *, message_ref: str) -> str | None:
-        async with self._tx() as conn:
-            return (
-                await conn.execute(
-                    select(message_refs.c.conversation_id).where(message_refs.c.message_ref == message_ref)
-                )
-            ).scalar_one_or_none()
-
-    async def owner_of_message(self, *, message_ref: str) -> tuple[str, str] | None:
-        """(conversation id, session user id) of a remembered answer message, or None."""
-        async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    select(message_refs.c.conversation_id, message_refs.c.user_id).where(
-                        message_refs.c.message_ref == message_ref
-                    )
-                )
-            ).first()
-        return (str(row[0]), str(row[1])) if row is not None else None
-
-    async def claim_feedback(self, *, message_ref: str, kind: str, conversation_id: str, user_id: str) -> bool:
-        """True the first time `kind` feedback is given on this answer message, False after.
-
-        Kept as a row of the refs table under a prefixed key (the table's insert-once primary key is
-        the atomic "first click wins" across workers), so a double click on a button, even handled by
-        two processes, is acted on once; no new table is needed.
-        """
-        return await self._insert_once(
-            message_refs,
-            message_ref=f"feedback-{kind}:{message_ref}"[:255],
-            conversation_id=conversation_id,
-            user_id=user_id,
-            created_at=time.time(),
-        )
