@@ -19,6 +19,9 @@ What this measures: acknowledgements arrive far faster than any app can answer, 
 loop is saturated by the turns it is answering (each message asks for a full plan: seven 200 ms model
 calls and the planner's CPU work), and an acknowledgement waits behind that work. The same app
 idle would acknowledge much faster; under load is the case Slack's 3-second limit is about.
+With PostgreSQL the split roles are measured too (core/dispatch.py): a `receive` process that
+only stores and acknowledges, timed, beside an `answer` process that answers what it stored. That is
+the deployment for the acknowledgement's sake: the process Slack waits on runs no turns.
 BENCH_ACK_MODEL=echo makes answers cost next to nothing (what is left is storing and the turns'
 database writes); BENCH_ACK_PROFILE=FILE writes a cProfile of our app's process to FILE.
 """
@@ -100,15 +103,20 @@ async def _load(slack: SlackStandIn, url: str, count: int, prefix: str) -> tuple
     return latencies, failures
 
 
-async def _measure(kind: str, database_url: str = "") -> tuple[list[float], int]:
+async def _measure(kind: str, database_url: str = "", *, beside: str | None = None) -> tuple[list[float], int]:
+    """Acknowledgement latencies of app `kind`, with an app of kind `beside` running too (the
+    answer process of the split roles, which takes no events and is not timed)."""
     slack = SlackStandIn()
     await slack.start()
+    helper = (await _start_app(beside, slack, database_url))[0] if beside else None
     proc, url = await _start_app(kind, slack, database_url)
     try:
         await _load(slack, url, WARM_UP, "WARM")
         return await _load(slack, url, EVENTS, "BENCH")
     finally:
         await _stop_app(proc)
+        if helper is not None:
+            await _stop_app(helper)
         await slack.close()
 
 
@@ -140,4 +148,7 @@ async def run() -> list[Result]:
     if postgres:
         await reset_postgres(postgres)
         results += _results(f"{name}, PostgreSQL", await _measure("ours", postgres), bare, "PostgreSQL")
+        await reset_postgres(postgres)
+        split = await _measure("receive", postgres, beside="answer")
+        results += _results(f"{name}, PostgreSQL, split roles", split, bare, "PostgreSQL, receive + answer processes")
     return results + [_cdf("bare Bolt (stores nothing)", bare[0])]

@@ -59,6 +59,14 @@ class Settings:
     # Answers grow on screen as the model writes them, where the platform and the model can stream
     # (see trip_planner/core/answer_stream.py); off, every answer is posted whole.
     stream_answers: bool = True
+    # What this process does with a platform's messages (see `ROLES`): take and answer them (`both`),
+    # only take them (`receive`: store and acknowledge), or only answer what others took (`answer`).
+    role: str = "both"
+
+    @property
+    def answers_here(self) -> bool:
+        """Whether messages taken by this process are answered by it (not left to `answer` processes)."""
+        return self.role != "receive"
 
     @property
     def is_offline(self) -> bool:
@@ -105,6 +113,23 @@ def _port(env: Mapping[str, str], name: str) -> int | None:
     if not 1 <= port <= 65535:
         raise ConfigError(f"{name}={raw!r} is out of range; use a port between 1 and 65535.")
     return port
+
+
+ROLES = ("both", "receive", "answer")
+
+
+def role_of(env: Mapping[str, str], database_url: str) -> str:
+    """TRIP_PLANNER_ROLE. Split roles share their work through the database, so they need one that
+    several processes can write at once: SQLite fails a write made on a stale snapshot outright."""
+    raw = (env.get("TRIP_PLANNER_ROLE") or "").strip().lower() or "both"
+    if raw not in ROLES:
+        raise ConfigError(f"TRIP_PLANNER_ROLE={raw!r} is not known; use both, receive or answer.")
+    if raw != "both" and not database_url.startswith("postgresql"):
+        raise ConfigError(
+            f"TRIP_PLANNER_ROLE={raw} needs a PostgreSQL DATABASE_URL (postgresql+asyncpg://…); "
+            "on SQLite run one process with TRIP_PLANNER_ROLE=both."
+        )
+    return raw
 
 
 def log_format_of(env: Mapping[str, str]) -> str:
@@ -212,4 +237,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         log_format=log_format_of(env),
         auto_migrate=env_flag(env, "TRIP_PLANNER_AUTO_MIGRATE", True),
         stream_answers=env_flag(env, "TRIP_PLANNER_STREAM_ANSWERS", True),
+        role=role_of(env, database_url),
     )

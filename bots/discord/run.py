@@ -109,6 +109,11 @@ async def run_discord(
 
     With `sync_commands=True` it only registers the slash commands and exits (deploy step).
     """
+    if settings.role != "both":
+        raise ConfigError(
+            f"TRIP_PLANNER_ROLE={settings.role} is for Slack only; run trip-planner discord with TRIP_PLANNER_ROLE=both "
+            "(Discord waits for no acknowledgement, so there is nothing to split off)."
+        )
     config = load_discord_settings(env)
     configure_endpoints(config.api_url, config.gateway_url)
     runner = TripPlannerRunner(settings)

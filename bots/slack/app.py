@@ -27,6 +27,7 @@ from bots.slack.config import EVENTS_PATH, SlackConfig
 from bots.slack.listeners import SlackListeners
 from bots.slack.posting import SlackPoster, build_client
 from trip_planner.config import ConfigError
+from trip_planner.core.dispatch import work_in_background
 from trip_planner.core.catch_up import MAX_PLACES, WINDOW_S, CatchUp
 from trip_planner.core.health import Health, HealthServer, start_health_server
 from trip_planner.core.inflight import InFlight
@@ -75,7 +76,7 @@ class SlackBot:
         )
         self.bot_user_id: str | None = None
         self.http_port: int | None = None
-        self._recovery: asyncio.Task[None] | None = None
+        self._background: asyncio.Task[None] | None = None  # recovery sweep, dispatch (see core/dispatch)
         self._web_runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -105,11 +106,13 @@ class SlackBot:
         flow, look for DMs sent while the app was down (catch-up, in the background)."""
         started_at = time.time()
         await self.verify()
-        self._recovery = asyncio.create_task(
-            self.runner.run_recovery(self.channel, every_s=self.recovery_every_s),
-            name="slack-recovery",
+        self._background = asyncio.create_task(
+            work_in_background(self.runner, self.channel, self.inflight, every_s=self.recovery_every_s),
+            name="slack-background",
         )
-        if self.config.socket_mode:
+        if self.runner.settings.role == "answer":  # takes no events: answers what receive processes stored
+            log.info("Slack answer process: answering stored messages, taking no events")
+        elif self.config.socket_mode:
             self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
             await self._socket.connect_async()
             log.info("Slack Socket Mode connected")
@@ -125,7 +128,8 @@ class SlackBot:
             self.http_port = sockets[0].getsockname()[1] if sockets else self.config.port
             log.info("Slack Events API listening on %s:%s%s", self.config.host, self.http_port, EVENTS_PATH)
         self.health_server = await start_health_server(self.runner, accepting=self.accepting)
-        self.catch_up.request(received_before=started_at)
+        if self.runner.settings.role != "answer":  # whoever takes events looks for the ones missed
+            self.catch_up.request(received_before=started_at)
 
     def accepting(self) -> bool:
         """Whether this process takes events now (readiness): False once `pause` or `stop` ran."""
@@ -139,9 +143,9 @@ class SlackBot:
     async def stop(self) -> None:
         """Stop taking events, let answers in flight finish (bounded), then close the connections."""
         self.pause()
-        if self._recovery is not None:
-            self._recovery.cancel()
-            await asyncio.gather(self._recovery, return_exceptions=True)
+        if self._background is not None:
+            self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
         if self._socket is not None:
             await self._socket.close_async()
         if self._site is not None:

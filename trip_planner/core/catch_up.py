@@ -155,13 +155,11 @@ class CatchUp:
         """Answer one place's stored missed messages in order: awaited (a finished pass means
         answered), or handed to tracked tasks."""
         for message in accepted:
-            if self.wait_for_answers:
+            if self.wait_for_answers and self.runner.settings.answers_here:
                 try:
                     await self.runner.answer(message, self.channel)
                 except Exception:
                     log.exception("Could not answer missed message %s; the recovery sweep will", message.message_id)
             else:
-                self.inflight.spawn(
-                    self.runner.answer(message, self.channel), f"answer-{message.message_id}", on_done=message.ticket.release
-                )
+                self.runner.answer_later(message, self.channel, self.inflight)
         return len(accepted)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +34,7 @@ from trip_planner.core import replies, retention
 from trip_planner.core.answer_stream import AnswerStream
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
+from trip_planner.core.gil import share_the_gil_quickly
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message
 from trip_planner.core.locks import ConversationLocks, Ticket
@@ -44,6 +44,7 @@ from trip_planner.core.recovery import SWEEP_EVERY_S, Recovery
 from trip_planner.core.messages import Reply
 from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
+from trip_planner.core.store_records import ATTACHMENTS_KEY, NEW_INBOUND_CHANNEL
 from trip_planner.core.tracing import Tracer, build_tracer
 from trip_planner.core.turns import inbound_of
 from trip_planner.core.urgent_pool import urgent
@@ -53,24 +54,9 @@ from trip_planner.models import build_model
 
 log = logging.getLogger(__name__)
 
-# How soon a thread that wants the GIL gets it (CPython's default is 5 ms): see `share_the_gil_quickly`.
-SWITCH_INTERVAL_S = 0.001
-
-
-def share_the_gil_quickly() -> None:
-    """A turn hands work to threads and back dozens of times (every SQL statement goes through
-    aiosqlite's thread, synchronous tools through ADK's pool) while other threads (Opik's encoders,
-    other turns' tools) run pure Python. Each handoff can wait a whole switch interval for the GIL,
-    twice; at 5 ms that made a turn beside a busy thread hundreds of ms slower (bench_tracing's p95).
-    Process-wide, so set once by the one runner a process has."""
-    if sys.getswitchinterval() > SWITCH_INTERVAL_S:
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
-
-
 # Dedupe must outlive the platforms' retry windows (Slack retries for about 5 minutes); a week also
 # leaves the inbound log long enough to investigate a complaint.
 INBOUND_RETENTION_S = 7 * 86400
-
 
 
 @dataclass(frozen=True)
@@ -114,6 +100,8 @@ class TripPlannerRunner(ConversationControl):
         self.locks = ConversationLocks(self.workers, lease_s=settings.turn_timeout_s + 60.0)
         self.deliveries = Deliveries(self.sessions.store)
         self.recovery = Recovery(self)
+        if settings.role == "receive":  # `answer` processes hear of each stored message at once
+            self.sessions.store.inbound_writes.announce = NEW_INBOUND_CHANNEL
         self.metrics = Metrics(queued=self.locks.queued, breaker=lambda: getattr(self.tracer, "breaker_state", None))
         self.limits = Limits(
             max_waiting=settings.max_waiting_per_person,
@@ -219,10 +207,18 @@ class TripPlannerRunner(ConversationControl):
         accepted = await self.accept(inbound)
         if accepted is None:
             return False
+        self.answer_later(accepted, channel, inflight)
+        return True
+
+    def answer_later(self, accepted: AcceptedMessage, channel: Channel, inflight: InFlight) -> None:
+        """Answer an accepted message in a tracked task, or, in a `receive` process, leave it to
+        the `answer` processes (stored unheld, they take it: see `dispatch`)."""
+        if not self.settings.answers_here:
+            accepted.ticket.release()
+            return
         # `answer` gives the queue place back, but a task cancelled before it starts (at the end of a
         # shutdown) never runs it; releasing twice is harmless.
-        inflight.spawn(self.answer(accepted, channel), f"answer-{inbound.message_id}", on_done=accepted.ticket.release)
-        return True
+        inflight.spawn(self.answer(accepted, channel), f"answer-{accepted.message_id}", on_done=accepted.ticket.release)
 
     async def accept(self, inbound: Inbound) -> AcceptedMessage | None:
         """Store the inbound message and take its place in the user's queue; None for a duplicate.
@@ -239,9 +235,10 @@ class TripPlannerRunner(ConversationControl):
                 message_id=inbound.message_id,
                 user_id=inbound.user_id,
                 text=inbound.text,
-                reply_to=inbound.reply_to,
+                reply_to={**inbound.reply_to, ATTACHMENTS_KEY: True} if inbound.attachments else inbound.reply_to,
                 place=inbound.place,
-                worker_id=self.workers.worker_id,
+                # Unheld in a `receive` process: any `answer` process (or sweep) may take it at once.
+                worker_id=self.workers.worker_id if self.settings.answers_here else None,
             )
             if claimed and inbound.follows is not None:
                 with urgent():

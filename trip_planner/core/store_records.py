@@ -35,6 +35,9 @@ class QueryRecord:
 
 
 STREAM_KEY = "_stream"  # in tp_inbound.reply_to: the ref of the message the answer streamed into
+ATTACHMENTS_KEY = "_files"  # in tp_inbound.reply_to: the message carried only files (`Inbound.attachments`)
+# The PostgreSQL NOTIFY channel on which `receive` processes announce stored messages (core/dispatch.py).
+NEW_INBOUND_CHANNEL = "trip_planner_new_inbound"
 
 
 @dataclass(frozen=True)

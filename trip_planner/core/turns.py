@@ -28,6 +28,7 @@ from trip_planner.core.messages import Reply, ReplyStatus, clean_text
 from trip_planner.core.metrics import Metrics
 from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import STREAM_KEY, InboundRecord
+from trip_planner.core.store_records import ATTACHMENTS_KEY
 from trip_planner.core.tracing import Tracer
 from trip_planner.core.trip_card import ESTIMATE_KEY, TRIP_KEY, TripCard, current_trip_card
 from trip_planner.core.workers import Workers
@@ -46,6 +47,7 @@ def inbound_of(record: InboundRecord) -> Inbound:
     """A stored message as the core hands it to adapters (never the store's row type)."""
     reply_to = dict(record.reply_to or {})
     stream = reply_to.pop(STREAM_KEY, None)
+    attachments = bool(reply_to.pop(ATTACHMENTS_KEY, False))
     return Inbound(
         message_id=record.message_id,
         user_id=record.user_id,
@@ -53,6 +55,7 @@ def inbound_of(record: InboundRecord) -> Inbound:
         place=record.place,
         reply_to=reply_to,
         stream=str(stream) if stream else None,
+        attachments=attachments,
     )
 
 

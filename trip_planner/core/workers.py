@@ -141,8 +141,10 @@ class Workers:
             inbound.c.delivered_at.is_(None),
             func.coalesce(inbound.c.next_attempt_at, 0.0) <= now,
             or_(
-                inbound.c.worker_id.is_(None),
-                ~self.alive(inbound.c.worker_id, now),
+                # Unheld: released for a retry, or stored by a `receive` process and not taken by an
+                # `answer` process within STALE_S (none running?): until then it is theirs to take.
+                and_(inbound.c.worker_id.is_(None), or_(inbound.c.next_attempt_at.is_not(None), inbound.c.received_at < now - STALE_S)),
+                and_(inbound.c.worker_id.is_not(None), ~self.alive(inbound.c.worker_id, now)),
                 func.coalesce(inbound.c.attempt_at, inbound.c.received_at) < now - STRANDED_S,
             ),
         )
@@ -172,6 +174,36 @@ class Workers:
                 .values(worker_id=self.worker_id, attempt_at=now)
             )
         return result.rowcount == 1
+
+    async def adopt_new(self, *, prefix: str, limit: int) -> list[InboundRecord]:
+        """Take up to `limit` of one platform's messages that no worker holds yet (what `receive`
+        processes store), oldest first, in one statement. PostgreSQL skips rows another answer
+        process is taking at the same moment, so two never wait on or take the same message."""
+        now = time.time()
+        chosen = (
+            select(inbound.c.message_id)
+            .where(
+                inbound.c.message_id.startswith(prefix, autoescape=True),
+                inbound.c.worker_id.is_(None),
+                inbound.c.status == "received",
+                inbound.c.delivered_at.is_(None),
+                inbound.c.next_attempt_at.is_(None),  # a release for a retry is the sweep's
+            )
+            .order_by(inbound.c.received_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("chosen")  # materialised once: a subquery under IN may be rescanned, past its LIMIT
+        )
+        async with self.store.transaction() as conn:
+            rows = (
+                await conn.execute(
+                    update(inbound)
+                    .where(inbound.c.message_id == chosen.c.message_id, inbound.c.worker_id.is_(None))
+                    .values(worker_id=self.worker_id, attempt_at=now)
+                    .returning(*inbound.c)
+                )
+            ).all()
+        return sorted((inbound_record(r) for r in rows), key=lambda r: (r.received_at, r.message_id))
 
     async def pending_of(self, *, user_id: str, message_id: str) -> tuple[InboundRecord | None, list[tuple[InboundRecord, bool]]]:
         """The message itself, and the same person's unanswered messages received before it, each
