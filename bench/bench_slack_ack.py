@@ -21,7 +21,10 @@ calls and the planner's CPU work), and an acknowledgement waits behind that work
 idle would acknowledge much faster; under load is the case Slack's 3-second limit is about.
 With PostgreSQL the split roles are measured too (core/dispatch.py): a `receive` process that
 only stores and acknowledges, timed, beside an `answer` process that answers what it stored. That is
-the deployment for the acknowledgement's sake: the process Slack waits on runs no turns.
+the deployment for the acknowledgement's sake: the process Slack waits on runs no turns. The answer
+process shares this machine's 2 cores with it (and with the sender and PostgreSQL), so the receive
+process is also measured alone (its messages stay stored, unanswered): what storing before
+acknowledging costs by itself, the issue's question.
 BENCH_ACK_MODEL=echo makes answers cost next to nothing (what is left is storing and the turns'
 database writes); BENCH_ACK_PROFILE=FILE writes a cProfile of our app's process to FILE.
 """
@@ -151,4 +154,7 @@ async def run() -> list[Result]:
         await reset_postgres(postgres)
         split = await _measure("receive", postgres, beside="answer")
         results += _results(f"{name}, PostgreSQL, split roles", split, bare, "PostgreSQL, receive + answer processes")
+        await reset_postgres(postgres)
+        alone = await _measure("receive", postgres)
+        results += _results(f"{name}, PostgreSQL, receive process alone", alone, bare, "PostgreSQL, receive process alone")
     return results + [_cdf("bare Bolt (stores nothing)", bare[0])]

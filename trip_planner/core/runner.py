@@ -46,6 +46,7 @@ from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.store_records import ATTACHMENTS_KEY, NEW_INBOUND_CHANNEL
 from trip_planner.core.tracing import Tracer, build_tracer
+from trip_planner.core.tracing.adk_spans import adk_span_config
 from trip_planner.core.turns import inbound_of
 from trip_planner.core.urgent_pool import urgent
 from trip_planner.core.workers import Workers
@@ -129,6 +130,7 @@ class TripPlannerRunner(ConversationControl):
             max_llm_calls=25,
             get_session_config=GetSessionConfig(num_recent_events=settings.recent_events),
             tool_thread_pool_config=ToolThreadPoolConfig(max_workers=4),
+            telemetry=adk_span_config(),
         )
         # For a turn whose answer streams (see `answer_stream`): the model is asked for its words as
         # it writes them; a model that cannot stream (the offline one) answers whole all the same.
