@@ -63,8 +63,9 @@ class SlackBot:
         self.app = AsyncApp(
             client=self.client,
             signing_secret=config.signing_secret or "",
-            # Socket Mode traffic is authenticated by the app token; there is nothing to sign.
-            request_verification_enabled=not config.socket_mode,
+            # HTTP requests are verified once, by `http_guard`, before Bolt sees them; Socket Mode
+            # traffic is authenticated by the app token, with nothing to sign.
+            request_verification_enabled=False,
             # Listeners store a message before Bolt acknowledges it (see `listeners`).
             process_before_response=True,
             logger=logging.getLogger("bots.slack.bolt"),

@@ -3,9 +3,11 @@
 - A body over `max_body` bytes is refused with 413 before it is read in full or parsed (Bolt would
   read up to aiohttp's 1 MiB and parse it).
 - A correctly signed body that is not valid JSON (or a form whose `payload` is not) gets 400 and one
-  WARNING line, instead of Bolt's 500 and a traceback. Unsigned requests are left to Bolt, which
-  answers 401; its verification logger, which logs the raw body at INFO (so anyone could forge log
-  lines), is held at WARNING, and one line without the body is logged here instead.
+  WARNING line, instead of Bolt's 500 and a traceback.
+- The signature is checked here, once: a request without a valid one (or too old) gets Bolt's own 401
+  answer and one line without the body, and Bolt's verification is off in HTTP mode (it checked the
+  same HMAC a second time on the acknowledgement's path). Its verification logger, which logs the raw
+  body at INFO (so anyone could forge log lines), is held at WARNING all the same.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def install(web_app: web.Application, *, signing_secret: str, max_body: int = DE
         signature = request.headers.get("X-Slack-Signature", "")
         if not verifier.is_valid(body=raw, timestamp=timestamp, signature=signature):
             log.warning("Refused a Slack request with a missing or bad signature (%d bytes)", len(raw))
-            return await handler(request)  # Bolt answers 401, as Slack's docs expect
+            return web.json_response({"error": "invalid request"}, status=401)  # as Bolt answers it
         if not _parses(body, request.content_type):
             log.warning("Refused a correctly signed Slack request whose body is not valid JSON (%d bytes)", len(raw))
             return web.Response(status=400)

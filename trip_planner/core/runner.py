@@ -34,7 +34,7 @@ from trip_planner.core import replies, retention
 from trip_planner.core.answer_stream import AnswerStream
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
-from trip_planner.core.gil import share_the_gil_quickly
+from trip_planner.core.interpreter import freeze_what_start_up_made, share_the_gil_quickly
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message
 from trip_planner.core.locks import ConversationLocks, Ticket
@@ -143,6 +143,7 @@ class TripPlannerRunner(ConversationControl):
         self._retention = retention.start(self.workers, self.sessions.engine, self.settings)
         await self._prune_inbound()
         await asyncio.to_thread(warm_up)
+        freeze_what_start_up_made()
 
     async def _prune_inbound(self) -> None:
         """Forget answered messages past the retention; cheap, so done at start and hourly."""
