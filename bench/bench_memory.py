@@ -11,7 +11,9 @@ Size: BENCH_IDLE_CONVERSATIONS, default 200, not the issue's 10,000: under trace
 turns costs about three times as much (about 130 ms on 2 busy cores), so 10,000 would take over 20
 minutes, far over the 10 of `make bench` (1,000 took 135 s). Per conversation the traced figure hardly
 depends on the count (ours 0.19 KB at 1,000 and 0.5 KB at 400, a few fixed allocations spread thinner; bare ADK 11.4 KB at both); the RSS
-figure at small counts is dominated by caches that fill once. Set 10,000 to check. About 40 s on 2 busy cores.
+figure at small counts is dominated by caches that fill once. About 40 s on 2 busy cores. For 10,000:
+BENCH_IDLE_CONVERSATIONS=10000 BENCH_MEMORY_METHOD=malloc (heap measured as glibc's bytes in use, no
+tracemalloc slowdown; a few minutes).
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ from pathlib import Path
 from bench.table import Result, Row
 
 COUNT = int(os.environ.get("BENCH_IDLE_CONVERSATIONS", "200"))
+# `trace` (tracemalloc: Python objects only) or `malloc` (glibc's bytes in use, Python's allocator
+# routed to malloc): the second runs at full speed, for 10,000 (see bench/memory_proc.py).
+METHOD = os.environ.get("BENCH_MEMORY_METHOD", "trace")
 
 log = logging.getLogger("bench.memory")
 
 
 async def _measure(kind: str, url: str) -> dict[str, int]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.memory_proc", kind, str(COUNT), url,
-        env=dict(os.environ, OPIK_TRACK_DISABLE="true"),
+        sys.executable, "-m", "bench.memory_proc", kind, str(COUNT), url, METHOD,
+        env=dict(os.environ, OPIK_TRACK_DISABLE="true", **({"PYTHONMALLOC": "malloc"} if METHOD == "malloc" else {})),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
@@ -52,7 +57,8 @@ async def run() -> list[Result]:
     log.info("ours %s, bare %s (bytes for %d conversations)", ours, bare, COUNT)
     name = f"memory, {COUNT} idle conversations (echo model)"
     return [
-        Row(name, "Python heap added per conversation (tracemalloc)", ours["traced"] / COUNT / 1024,
+        Row(name, "Python heap added per conversation (tracemalloc)" if METHOD == "trace" else
+            "heap added per conversation (malloc in use, PYTHONMALLOC=malloc)", ours["traced"] / COUNT / 1024,
             bare["traced"] / COUNT / 1024, unit="KB", baseline_name="bare ADK in memory"),
         Row(name, "RSS added per conversation", ours["rss"] / COUNT / 1024, bare["rss"] / COUNT / 1024, unit="KB",
             baseline_name="bare ADK in memory"),
