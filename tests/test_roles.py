@@ -69,6 +69,14 @@ def test_split_roles_need_postgresql_and_a_known_name() -> None:
         load_settings({"TRIP_PLANNER_ROLE": "web", "DATABASE_URL": pg}, dotenv=False)
 
 
+async def test_discord_refuses_a_split_role_with_the_fix() -> None:
+    from bots.discord.run import run_discord
+
+    settings = Settings(database_url="postgresql+asyncpg://u@h/db", role="answer")
+    with pytest.raises(ConfigError, match="TRIP_PLANNER_ROLE=answer is for Slack only"):
+        await run_discord(settings, env={})
+
+
 # -- the core, through the in-memory channel ---------------------------------------------------------
 
 
