@@ -69,6 +69,11 @@ class Settings:
         return self.role != "receive"
 
     @property
+    def takes_events(self) -> bool:
+        """Whether this process takes the platform's events (not an `answer` process)."""
+        return self.role != "answer"
+
+    @property
     def is_offline(self) -> bool:
         return self.model == "offline"
 

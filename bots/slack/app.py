@@ -111,7 +111,7 @@ class SlackBot:
             work_in_background(self.runner, self.channel, self.inflight, every_s=self.recovery_every_s),
             name="slack-background",
         )
-        if self.runner.settings.role == "answer":  # takes no events: answers what receive processes stored
+        if not self.runner.settings.takes_events:  # an answer process: answers what receive processes stored
             log.info("Slack answer process: answering stored messages, taking no events")
         elif self.config.socket_mode:
             self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
@@ -129,7 +129,7 @@ class SlackBot:
             self.http_port = sockets[0].getsockname()[1] if sockets else self.config.port
             log.info("Slack Events API listening on %s:%s%s", self.config.host, self.http_port, EVENTS_PATH)
         self.health_server = await start_health_server(self.runner, accepting=self.accepting)
-        if self.runner.settings.role != "answer":  # whoever takes events looks for the ones missed
+        if self.runner.settings.takes_events:  # whoever takes events looks for the ones missed
             self.catch_up.request(received_before=started_at)
 
     def accepting(self) -> bool:

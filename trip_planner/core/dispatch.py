@@ -77,15 +77,16 @@ class Dispatcher:
         inbound = inbound_of(record)
         # Reserved in the order taken (oldest first), so this process answers a person in order.
         accepted = AcceptedMessage(inbound=inbound, ticket=self.runner.locks.reserve(inbound.user_id))
+        answering = self.runner.answer_later(accepted, self.channel, self.inflight)
+        if answering is None:  # not an answer process after all: nothing runs here
+            return
         self._working += 1
         self.taken += 1
+        answering.add_done_callback(self._slot_freed)
 
-        def done() -> None:
-            accepted.ticket.release()
-            self._working -= 1
-            self._wake.set()  # a free slot: take more
-
-        self.inflight.spawn(self.runner.answer(accepted, self.channel), f"answer-{inbound.message_id}", on_done=done)
+    def _slot_freed(self, _answering: asyncio.Task[Any]) -> None:
+        self._working -= 1
+        self._wake.set()  # take more
 
     # -- hearing of new messages at once (PostgreSQL) --------------------------------------------------
 
@@ -126,6 +127,6 @@ async def work_in_background(
     jobs = []
     if runner.settings.answers_here:
         jobs.append(runner.run_recovery(channel, every_s=every_s))
-    if runner.settings.role == "answer":
+    if not runner.settings.takes_events:
         jobs.append(Dispatcher(runner, channel, inflight).run())
     await asyncio.gather(*jobs)

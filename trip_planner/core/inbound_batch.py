@@ -1,5 +1,5 @@
 """Group commit for storing inbound messages: the messages that arrive while one batch is being
-written are written together in the next, in one transaction.
+written are written together in the next, in one statement.
 
 Why: every message is stored before the platform gets its acknowledgement, and under load (50
 events in flight) one transaction per message meant 50 checkouts queued for a pool that SQLite
@@ -15,7 +15,7 @@ With `announce` set (a process that leaves answering to others, see `core/dispat
 also sends a PostgreSQL NOTIFY on that channel, delivered on commit; other databases have no NOTIFY,
 and their listeners poll.
 
-If the batch's transaction fails, each of its messages is written again on its own, so one bad row
+If the batch's statement fails, each of its messages is written again on its own, so one bad row
 refuses only its own message (the platform delivers it again) and never its neighbours'.
 """
 

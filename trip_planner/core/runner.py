@@ -101,7 +101,7 @@ class TripPlannerRunner(ConversationControl):
         self.locks = ConversationLocks(self.workers, lease_s=settings.turn_timeout_s + 60.0)
         self.deliveries = Deliveries(self.sessions.store)
         self.recovery = Recovery(self)
-        if settings.role == "receive":  # `answer` processes hear of each stored message at once
+        if not settings.answers_here:  # `answer` processes hear of each stored message at once
             self.sessions.store.inbound_writes.announce = NEW_INBOUND_CHANNEL
         self.metrics = Metrics(queued=self.locks.queued, breaker=lambda: getattr(self.tracer, "breaker_state", None))
         self.limits = Limits(
@@ -213,15 +213,15 @@ class TripPlannerRunner(ConversationControl):
         self.answer_later(accepted, channel, inflight)
         return True
 
-    def answer_later(self, accepted: AcceptedMessage, channel: Channel, inflight: InFlight) -> None:
-        """Answer an accepted message in a tracked task, or, in a `receive` process, leave it to
-        the `answer` processes (stored unheld, they take it: see `dispatch`)."""
+    def answer_later(self, accepted: AcceptedMessage, channel: Channel, inflight: InFlight) -> asyncio.Task[Reply] | None:
+        """Answer an accepted message in a tracked task (returned), or, in a `receive` process, leave
+        it to the `answer` processes (stored unheld, they take it: see `dispatch`)."""
         if not self.settings.answers_here:
             accepted.ticket.release()
-            return
+            return None
         # `answer` gives the queue place back, but a task cancelled before it starts (at the end of a
         # shutdown) never runs it; releasing twice is harmless.
-        inflight.spawn(self.answer(accepted, channel), f"answer-{accepted.message_id}", on_done=accepted.ticket.release)
+        return inflight.spawn(self.answer(accepted, channel), f"answer-{accepted.message_id}", on_done=accepted.ticket.release)
 
     async def accept(self, inbound: Inbound) -> AcceptedMessage | None:
         """Store the inbound message and take its place in the user's queue; None for a duplicate.
