@@ -252,7 +252,7 @@ def test_breaker_opens_on_failed_deliveries_and_closes_when_the_probe_passes(
         assert changes == [BreakerState.OPEN, BreakerState.CLOSED]
     finally:
         breaker.stop()
-    mine = [r for r in caplog.records if r.name in ("trip_planner.core.tracing.opik_tracer", "trip_planner.core.tracing.opik_parts", "trip_planner.core.circuit_breaker")]
+    mine = [r for r in caplog.records if r.name in ("trip_planner.core.tracing.opik_tracer", "trip_planner.core.tracing.opik_lifecycle", "trip_planner.core.tracing.opik_parts", "trip_planner.core.circuit_breaker")]
     assert [r.levelno for r in mine] == [logging.WARNING, logging.INFO], [r.getMessage() for r in mine]
 
 
@@ -370,7 +370,7 @@ async def test_an_open_breaker_records_nothing_and_tracing_resumes_when_the_back
         # No trace of the ADK integration's own landed outside the project (no "Default Project").
         assert all(t.get("project_name") == settings.opik_project for t in standin.traces().values())
 
-    mine = [r for r in caplog.records if r.name in ("trip_planner.core.tracing.opik_tracer", "trip_planner.core.tracing.opik_parts", "trip_planner.core.circuit_breaker") and r.levelno >= logging.INFO]
+    mine = [r for r in caplog.records if r.name in ("trip_planner.core.tracing.opik_tracer", "trip_planner.core.tracing.opik_lifecycle", "trip_planner.core.tracing.opik_parts", "trip_planner.core.circuit_breaker") and r.levelno >= logging.INFO]
     warnings = [r for r in mine if r.levelno == logging.WARNING]
     resumed = [r for r in mine if "resumed" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]  # once when it opened, never per turn

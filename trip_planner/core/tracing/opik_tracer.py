@@ -30,7 +30,6 @@ opik starts its error reporting.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 import threading
@@ -42,18 +41,16 @@ import httpx
 import opik
 from opik import context_storage
 from opik import httpx_client as opik_httpx
-from opik.api_objects import opik_client
 
 from trip_planner.core.circuit_breaker import (
     BreakerSettings,
     BreakerState,
     CircuitBreaker,
-    safely,
     watch_http_client,
 )
 from trip_planner.core.tracing.base import TurnTrace
+from trip_planner.core.tracing.opik_lifecycle import OpikClientLifecycle
 from trip_planner.core.tracing.opik_parts import (
-    DEFAULT_FLUSH_TIMEOUT_S,
     LIVE_TRACERS,
     MAX_REMEMBERED,
     THREAD_SCORE,
@@ -72,7 +69,7 @@ __all__ = ["BreakerSettings", "BreakerState", "OpikConversationTracer"]
 log = logging.getLogger(__name__)
 
 
-class OpikConversationTracer:
+class OpikConversationTracer(OpikClientLifecycle):
     """Records conversations in Opik; every hook is best effort and never raises."""
 
     def __init__(
@@ -351,87 +348,6 @@ class OpikConversationTracer:
         except Exception:
             log.warning("Opik: could not create the span of query %d", query_num, exc_info=True)
             return None
-
-    def flush(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
-        """Wait at most `timeout_s` for queued data to reach Opik, then return regardless.
-
-        The SDK's flush runs in a daemon thread because its own bound is not strict (it waits once
-        per stage) and a backend that is down makes it wait the whole time.
-        """
-        if self._closed:
-            return
-        with self._lock:
-            self._dirty = False  # one bounded attempt per batch of writes: exit does not wait again
-        if not self._breaker.allows():
-            # The backend is known to be down or failing: waiting would only spend the timeout.
-            log.debug("Opik: breaker %s, not waiting to flush", self._breaker.state.value)
-            return
-
-        def drain() -> None:
-            try:
-                if not self._client.flush(timeout=timeout_s):  # type: ignore[arg-type]  # float works
-                    log.warning("Opik: not everything was sent within %.1fs; the rest may be lost", timeout_s)
-            except Exception:
-                log.warning("Opik: flush failed", exc_info=True)
-
-        worker = threading.Thread(target=drain, name="opik-flush", daemon=True)
-        worker.start()
-        worker.join(max(0.0, timeout_s))
-        if worker.is_alive():
-            log.warning("Opik: flush still running after %.1fs; not waiting longer", timeout_s)
-
-    async def delete_threads(self, conversation_ids: list[str]) -> bool:
-        """Erase these conversations' threads (and their traces) in Opik, for a person's "forget me".
-
-        A REST call, so in a worker thread; False (logged) when the backend refused or is down, so
-        the caller can say what remains there.
-        """
-        if not conversation_ids:
-            return True
-
-        def delete() -> None:
-            self._client.rest_client.traces.delete_trace_threads(
-                thread_ids=list(conversation_ids), project_name=self.project_name
-            )
-
-        try:
-            await asyncio.to_thread(delete)
-        except Exception:
-            log.warning("Opik: could not delete %d conversation threads", len(conversation_ids), exc_info=True)
-            return False
-        with self._lock:
-            for conversation_id in conversation_ids:
-                self._records.pop(conversation_id, None)
-                self._last_trace.pop(conversation_id, None)
-        return True
-
-    # -- lifecycle beyond the protocol -----------------------------------------------------------
-
-    def shutdown(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
-        """Flush if something is unsent, then release the SDK's sender without its own drain."""
-        if self._closed:
-            return
-        try:
-            if self._dirty:
-                self.flush(timeout_s)
-            self._closed = True
-            self._client.end(flush=False)
-        except Exception:
-            log.debug("Opik: shutdown failed", exc_info=True)
-        finally:
-            self._closed = True
-            LIVE_TRACERS.discard(self)
-            self._breaker.stop()
-            safely(self._unwatch)
-            try:
-                if opik_client.get_current_client_raw() is self._client:
-                    opik_client.reset_global_client(end_client=False)
-            except Exception:
-                log.debug("Opik: could not clear the global client", exc_info=True)
-            # ADK stays patched for the life of the process: with no live tracer left the flag
-            # goes off, or a later untraced runner would still log traces through an
-            # auto-created default client (Opik Cloud, "Default Project").
-            sync_tracing_active()
 
     def _metadata(
         self, *, conversation_id: str, user_id: str, session_id: str | None, platform: str
