@@ -24,6 +24,7 @@ from trip_planner.core.database import create_engine
 from trip_planner.core.locks import KeyedLock
 from trip_planner.core.migrate import prepare_schema
 from trip_planner.core.schema_lock import schema_lock
+from trip_planner.core.session_service import SessionService
 from trip_planner.core.store import ConversationRecord, ConversationStore
 from trip_planner.core.tracing import NullTracer, Tracer
 
@@ -59,7 +60,7 @@ class SessionManager:
         self.tracer: Tracer = tracer or NullTracer()
         self.auto_migrate = auto_migrate
         self.store = ConversationStore(self.engine)
-        self.session_service = DatabaseSessionService(db_engine=self.engine)
+        self.session_service = SessionService(db_engine=self.engine)
         self._session_config = GetSessionConfig(num_recent_events=recent_events)
         self._registry_locks = KeyedLock()
 
