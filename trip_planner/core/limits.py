@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from trip_planner.core import replies
 from trip_planner.core.store import ConversationStore
-from trip_planner.core.tables import conversations, inbound
+from trip_planner.core.tables import conversations
+from trip_planner.core.turn_statements import RECENT_OF_PERSON
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,7 @@ async def check_message(store: ConversationStore, limits: Limits, *, user_id: st
     """Whether this person's new message is over a limit (one small indexed query)."""
     now = time.time()
     async with store.transaction() as conn:
-        rows = (
-            await conn.execute(
-                select(inbound.c.message_id, inbound.c.status, inbound.c.received_at)
-                .where(inbound.c.user_id == user_id, or_(inbound.c.received_at >= now - 60.0, inbound.c.status == "received"))
-                .order_by(inbound.c.received_at)
-            )
-        ).all()
+        rows = (await conn.execute(RECENT_OF_PERSON, {"of_user": user_id, "since": now - 60.0})).all()
     mine = next((r for r in rows if r.message_id == message_id), None)
     if mine is None:
         return None

@@ -34,6 +34,7 @@ from trip_planner.core.store_records import (
     inbound_record,
 )
 from trip_planner.core.store_refs import AnswerRefs
+from trip_planner.core.turn_statements import ACTIVE_CONVERSATION, COUNT_QUERY, FINISH_INBOUND, INSERT_QUERY
 from trip_planner.core.tables import (
     conversations,
     inbound,
@@ -100,11 +101,7 @@ class ConversationStore(AnswerRefs):
 
     async def active_conversation(self, *, user_id: str) -> ConversationRecord | None:
         async with self._tx() as conn:
-            row = (
-                await conn.execute(
-                    select(conversations).where(conversations.c.user_id == user_id, conversations.c.status == "active")
-                )
-            ).first()
+            row = (await conn.execute(ACTIVE_CONVERSATION, {"of_user": user_id})).first()
         return conversation_record(row) if row else None
 
     async def recent_conversations(self, *, user_id: str, limit: int) -> list[ConversationRecord]:
@@ -175,27 +172,13 @@ class ConversationStore(AnswerRefs):
         conn: AsyncConnection, *, conversation_id: str, query: str, response: str, trace_id: str | None = None
     ) -> int:
         now = time.time()
-        values: dict[str, Any] = {"query_count": conversations.c.query_count + 1, "updated_at": now}
-        if trace_id is not None:
-            values["last_trace_id"] = trace_id
-        # The UPDATE takes the row's write lock first, so concurrent adds number without gaps.
-        await conn.execute(
-            update(conversations).where(conversations.c.conversation_id == conversation_id).values(**values)
-        )
-        query_num = (
-            await conn.execute(
-                select(conversations.c.query_count).where(conversations.c.conversation_id == conversation_id)
-            )
-        ).scalar_one()
-        await conn.execute(
-            insert(queries).values(
-                conversation_id=conversation_id,
-                query_num=query_num,
-                query=query[:200],
-                response=(response or "No response")[:500],
-                created_at=now,
-            )
-        )
+        query_num = (await conn.execute(
+            COUNT_QUERY, {"of_conversation": conversation_id, "now": now, "trace_id": trace_id}
+        )).scalar_one()
+        await conn.execute(INSERT_QUERY, {
+            "conversation_id": conversation_id, "query_num": query_num, "query": query[:200],
+            "response": (response or "No response")[:500], "created_at": now,
+        })
         return int(query_num)
 
     async def finish_turn(
@@ -275,13 +258,10 @@ class ConversationStore(AnswerRefs):
     async def _finish_inbound(
         conn: AsyncConnection, message_id: str, status: str, answer: str, conversation_id: str | None
     ) -> None:
-        await conn.execute(
-            update(inbound)
-            .where(inbound.c.message_id == message_id)
-            # attempt_at is cleared: from now on the row's age counts from its answer (see `_stale`),
-            # not from an earlier recovery attempt that leased it while it was still unanswered.
-            .values(status=status, answer=answer, conversation_id=conversation_id, answered_at=time.time(), attempt_at=None)
-        )
+        await conn.execute(FINISH_INBOUND, {
+            "of_message": message_id, "new_status": status, "new_answer": answer,
+            "new_conversation": conversation_id, "now": time.time(),
+        })
 
     async def unanswered_inbound(self, *, older_than_s: float = 0.0, limit: int = 100) -> list[InboundRecord]:
         """Messages persisted but never answered (the process died mid-turn), oldest first."""

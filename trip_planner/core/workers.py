@@ -24,7 +24,8 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, s
 from sqlalchemy.exc import IntegrityError
 
 from trip_planner.core.store import ConversationStore, InboundRecord, inbound_record
-from trip_planner.core.tables import inbound, turn_leases, workers
+from trip_planner.core.tables import inbound, workers
+from trip_planner.core.turn_statements import PENDING_OF_PERSON, RELEASE_LEASE, TAKE_FREE_LEASE, TAKE_OVER_LEASE
 
 log = logging.getLogger(__name__)
 
@@ -111,26 +112,19 @@ class Workers:
         now = time.time()
         try:
             async with self.store.transaction() as conn:
-                await conn.execute(insert(turn_leases).values(lease_key=key, holder=self.worker_id, expires_at=now + lease_s))
+                await conn.execute(TAKE_FREE_LEASE, {"lease_key": key, "holder": self.worker_id, "expires_at": now + lease_s})
             return True
         except IntegrityError:
             pass
         async with self.store.transaction() as conn:
-            result = await conn.execute(
-                update(turn_leases)
-                .where(
-                    turn_leases.c.lease_key == key,
-                    or_(turn_leases.c.expires_at < now, ~self.alive(turn_leases.c.holder, now)),
-                )
-                .values(holder=self.worker_id, expires_at=now + lease_s)
-            )
+            result = await conn.execute(TAKE_OVER_LEASE, {
+                "of_key": key, "now": now, "fresh_since": now - STALE_S, "me": self.worker_id, "until": now + lease_s,
+            })
         return result.rowcount == 1
 
     async def release_lease(self, *, key: str) -> None:
         async with self.store.transaction() as conn:
-            await conn.execute(
-                delete(turn_leases).where(turn_leases.c.lease_key == key, turn_leases.c.holder == self.worker_id)
-            )
+            await conn.execute(RELEASE_LEASE, {"of_key": key, "me": self.worker_id})
 
     # -- inbound work: what the recovery sweep may take ---------------------------------------------
 
@@ -209,20 +203,10 @@ class Workers:
         """The message itself, and the same person's unanswered messages received before it, each
         with whether a live worker other than this one holds it: what must be answered first."""
         now = time.time()
-        alive_other = and_(inbound.c.worker_id != self.worker_id, self.alive(inbound.c.worker_id, now))
         async with self.store.transaction() as conn:
-            rows = (
-                await conn.execute(
-                    select(inbound, alive_other.label("held_elsewhere"))
-                    .where(
-                        or_(
-                            inbound.c.message_id == message_id,
-                            and_(inbound.c.user_id == user_id, inbound.c.status == "received", inbound.c.delivered_at.is_(None)),
-                        )
-                    )
-                    .order_by(inbound.c.received_at, inbound.c.message_id)
-                )
-            ).all()
+            rows = (await conn.execute(PENDING_OF_PERSON, {
+                "of_message": message_id, "of_user": user_id, "me": self.worker_id, "fresh_since": now - STALE_S,
+            })).all()
         mine = next((inbound_record(r) for r in rows if r._mapping["message_id"] == message_id), None)
         if mine is None:
             return None, []
