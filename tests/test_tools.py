@@ -403,3 +403,20 @@ def test_budgets_in_common_formats(text: str, amount: float, currency: str) -> N
 
 def test_lower_case_words_are_not_currency_codes() -> None:
     assert "budget_amount" not in parse_message("try 2 days in Rome", {}, {}, TODAY).changes
+
+
+def test_a_specialists_declaration_is_adks_and_each_call_gets_its_own() -> None:
+    """Built once, but a model adapter that adjusts the declaration it is given changes no other call's."""
+    from google.adk.tools.agent_tool import AgentTool
+
+    from trip_planner.agents.concierge import SpecialistTool, build_concierge
+    from trip_planner.models.offline import OfflinePlannerModel
+
+    specialists = [t for t in build_concierge(OfflinePlannerModel()).tools if isinstance(t, SpecialistTool)]
+    assert len(specialists) == 3
+    for tool in specialists:
+        first = tool._get_declaration()
+        assert first == AgentTool._get_declaration(tool)
+        assert isinstance(first.parameters_json_schema, dict)
+        first.parameters_json_schema["properties"].clear()
+        assert tool._get_declaration() == AgentTool._get_declaration(tool)

@@ -74,14 +74,18 @@ class SpecialistTool(AgentTool):
     """An AgentTool whose function declaration is built once.
 
     ADK rebuilds it from the specialist's pydantic input schema on every model call, which measured
-    as a quarter of a turn's ADK time; the schema never changes while the process runs."""
+    as a quarter of a turn's ADK time; the schema never changes while the process runs. Each call
+    still gets a fresh object (a model adapter may adjust the one it is given), parsed from the
+    stored JSON: a third of the CPU of a deep copy (18 against 60 µs, three tools a model call).
+    Parsed from JSON, not validated from a dict: the schema is a plain dict field, which validation
+    would hand over shared rather than copied."""
 
-    _declaration: types.FunctionDeclaration | None = None
+    _declaration_json: str | None = None
 
     def _get_declaration(self) -> types.FunctionDeclaration:
-        if self._declaration is None:
-            self._declaration = super()._get_declaration()
-        return self._declaration.model_copy(deep=True)
+        if self._declaration_json is None:
+            self._declaration_json = super()._get_declaration().model_dump_json(exclude_none=True)
+        return types.FunctionDeclaration.model_validate_json(self._declaration_json)
 
 
 def build_concierge(model: BaseLlm | str) -> LlmAgent:
