@@ -13,15 +13,16 @@ from sqlalchemy import Exists, Float, String, and_, bindparam, delete, exists, f
 
 from trip_planner.core.tables import conversations, inbound, queries, turn_leases, workers
 
-# How long a worker's heartbeat stays fresh: a holder older than this is gone (see workers.STALE_S).
-_FRESH_SINCE = bindparam("fresh_since", type_=Float)
 _NOW = bindparam("now", type_=Float)
 _ME = bindparam("me", type_=String)
 
 
-def holder_is_alive(holder: object) -> Exists:
-    """SQL: `holder` names a worker whose heartbeat is newer than :fresh_since."""
-    return exists().where(workers.c.worker_id == holder, workers.c.heartbeat_at >= _FRESH_SINCE)
+def holder_is_alive(holder: object, fresh_since: float | None = None) -> Exists:
+    """SQL: `holder` names a worker whose heartbeat is newer than `fresh_since` (a heartbeat older
+    than workers.STALE_S is a stopped worker's). Without a value, the statement takes it as the
+    parameter `fresh_since` when it runs."""
+    since = bindparam("fresh_since", type_=Float) if fresh_since is None else bindparam("fresh_since", fresh_since, type_=Float)
+    return exists().where(workers.c.worker_id == holder, workers.c.heartbeat_at >= since)
 
 
 ACTIVE_CONVERSATION = select(conversations).where(

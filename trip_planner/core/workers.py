@@ -20,12 +20,12 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trip_planner.core.store import ConversationStore, InboundRecord, inbound_record
 from trip_planner.core.tables import inbound, workers
-from trip_planner.core.turn_statements import PENDING_OF_PERSON, RELEASE_LEASE, TAKE_FREE_LEASE, TAKE_OVER_LEASE
+from trip_planner.core.turn_statements import PENDING_OF_PERSON, holder_is_alive, RELEASE_LEASE, TAKE_FREE_LEASE, TAKE_OVER_LEASE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Workers:
     @staticmethod
     def alive(holder: Any, now: float) -> ColumnElement[bool]:
         """SQL: `holder` names a worker whose heartbeat is fresh."""
-        return exists().where(workers.c.worker_id == holder, workers.c.heartbeat_at >= now - STALE_S)
+        return holder_is_alive(holder, now - STALE_S)
 
     async def register(self) -> None:
         now = time.time()
