@@ -32,7 +32,7 @@ def draw(series: list[Series], folder: Path) -> list[Path]:
     written = []
     for chart, lines in by_chart.items():
         first = lines[0]
-        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+        fig, ax = plt.subplots(figsize=(10, 4.5), dpi=100)
         for s in lines:
             if s.kind == "cdf":
                 ys = sorted(y for y in s.ys if not math.isnan(y))
@@ -48,13 +48,15 @@ def draw(series: list[Series], folder: Path) -> list[Path]:
         ax.set_xlabel(first.xlabel)
         ax.set_ylabel(first.ylabel)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        # Beside the axes, not on them: with five curves (the acknowledgement chart) a legend inside
+        # covers the middle ones.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         notes = list(dict.fromkeys(n for s in lines for n in s.notes))
         if notes:
             fig.text(0.01, 0.01, "; ".join(notes), fontsize=7, alpha=0.7)
         fig.tight_layout(rect=(0, 0.03 if notes else 0, 1, 1))
         path = folder / f"{chart}.png"
-        fig.savefig(path)
+        fig.savefig(path, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
     return written
