@@ -2,9 +2,10 @@
 
 The seed kept sessions, conversation ids, queries and traces in per-user dicts: a restart lost every
 conversation, two first messages racing each created a session, and the dicts only grew. Here ADK's
-`DatabaseSessionService` holds the sessions and `ConversationStore` holds the rest on the same
-database, so any process on that database continues any conversation. One active conversation per user
-id is enforced by a unique index; an in-process keyed lock only saves the losers a round trip.
+`DatabaseSessionService` (as `SessionService`, its leaner-per-turn subclass in session_service.py)
+holds the sessions and `ConversationStore` holds the rest on the same database, so any process on
+that database continues any conversation. One active conversation per user id is enforced by a
+unique index; an in-process keyed lock only saves the losers a round trip.
 """
 
 from __future__ import annotations
