@@ -23,13 +23,13 @@ unchanged, so either implementation reads what the other wrote.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timezone
 from typing import Any, cast
 
 from google.adk.events.event import Event
 from google.adk.sessions import DatabaseSessionService, Session
 from google.adk.sessions.base_session_service import GetSessionConfig
+from google.adk.sessions.database_session_service import _merge_state
 from google.adk.sessions.migration import _schema_check_utils
 from google.adk.sessions.schemas.v1 import StorageAppState, StorageEvent, StorageSession, StorageUserState
 from google.adk.sessions.state import State
@@ -72,13 +72,6 @@ def _stored_delta(event: Event) -> dict[str, Any]:
 def _update_time_of(event: Event) -> datetime:
     """The session's new update time, as ADK stores it (naive UTC on every dialect we run on)."""
     return datetime.fromtimestamp(event.timestamp, timezone.utc).replace(tzinfo=None)
-
-
-def _merged_state(app: dict[str, Any], user: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(session)
-    merged.update({State.APP_PREFIX + key: value for key, value in app.items()})
-    merged.update({State.USER_PREFIX + key: value for key, value in user.items()})
-    return merged
 
 
 class SessionService(DatabaseSessionService):
@@ -137,7 +130,8 @@ class SessionService(DatabaseSessionService):
                 if config is not None and config.num_recent_events is not None:
                     query = query.limit(config.num_recent_events)
                 rows = list(await conn.execute(query, of_session))
-        # ADK's own conversions: they read only the columns, which the rows carry under the same names.
+        # ADK's own conversions and state merge: they read only the columns, which the rows carry
+        # under the same names.
         events = [StorageEvent.to_event(cast(StorageEvent, r)) for r in reversed(rows)]
         stored = StorageSession(app_name=row.app_name, user_id=row.user_id, id=row.id, update_time=row.update_time)
-        return stored.to_session(state=_merged_state(row.app_state or {}, row.user_state or {}, row.state or {}), events=events)
+        return stored.to_session(state=_merge_state(row.app_state or {}, row.user_state or {}, row.state or {}), events=events)
