@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trip_planner.core.store import ConversationStore, InboundRecord, inbound_record
 from trip_planner.core.tables import inbound, workers
-from trip_planner.core.turn_statements import PENDING_OF_PERSON, holder_is_alive, RELEASE_LEASE, TAKE_FREE_LEASE, TAKE_OVER_LEASE
+from trip_planner.core.turn_statements import PENDING_OF_PERSON, RELEASE_LEASE, TAKE_FREE_LEASE, TAKE_OVER_LEASE, holder_is_alive
 
 log = logging.getLogger(__name__)
 
