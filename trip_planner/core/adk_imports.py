@@ -1,4 +1,12 @@
-"""ADK imports an optional module on every turn; without its extra installed, that costs a failed import.
+"""ADK imports modules inside a turn, on the event loop: the first time one of them costs a stall for
+every conversation, an optional one without its extra costs a failed import every time.
+
+ADK's agent router (`Runner.run_async` → `find_agent_to_run`) imports `google.adk.workflow._workflow`
+inside the call. The first turn of a process paid for it: ADK's workflow package pulls in its auth
+schemes, which import FastAPI, whose OpenAPI models pydantic builds then: about 0.3–0.4 s with the
+GIL held and the event loop stopped, so every acknowledgement in flight waited (a 400 ms step in the
+Slack acknowledgement benchmark's p99, found with a thread that printed the loop's stack whenever it
+stopped beating). It is imported before the process reports ready instead (`prepare_adk_imports`).
 
 ADK's workflow code, each time it wraps an agent as a node (several times a turn), tries
 `from google.adk.agents.remote_a2a_agent import RemoteA2aAgent` and catches the ImportError when the
@@ -10,6 +18,7 @@ the module's first lines again every time, which measured as 3–4% of a turn's 
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import sys
@@ -18,6 +27,15 @@ log = logging.getLogger(__name__)
 
 # ADK's modules that can only import with the `a2a` package installed (the `google-adk[a2a]` extra).
 NEEDS_A2A = ("google.adk.agents.remote_a2a_agent",)
+# Modules ADK imports inside a turn (see above); tests/test_adk_imports.py finds any new one.
+IMPORTED_IN_A_TURN = ("google.adk.workflow._workflow",)
+
+
+def prepare_adk_imports() -> None:
+    """Called once a process, before it takes messages: both fixes of this module."""
+    remember_missing_adk_extras()
+    for name in IMPORTED_IN_A_TURN:
+        importlib.import_module(name)
 
 
 def remember_missing_adk_extras() -> None:

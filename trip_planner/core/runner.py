@@ -34,7 +34,7 @@ from trip_planner.core import replies, retention
 from trip_planner.core.answer_stream import AnswerStream
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
-from trip_planner.core.adk_imports import remember_missing_adk_extras
+from trip_planner.core.adk_imports import prepare_adk_imports
 from trip_planner.core.interpreter import freeze_what_start_up_made, share_the_gil_quickly
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message
@@ -88,7 +88,7 @@ class TripPlannerRunner(ConversationControl):
     ) -> None:
         self.settings = settings
         share_the_gil_quickly()
-        remember_missing_adk_extras()
+        prepare_adk_imports()
         self.sessions = session_manager or SessionManager(
             settings.database_url,
             app_name=settings.app_name,
