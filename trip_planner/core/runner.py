@@ -40,6 +40,7 @@ from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message
 from trip_planner.core.locks import ConversationLocks, Ticket
 from trip_planner.core.log_context import turn_context
+from trip_planner.core.loop_pressure import LoopPressure
 from trip_planner.core.metrics import Metrics
 from trip_planner.core.recovery import SWEEP_EVERY_S, Recovery
 from trip_planner.core.messages import Reply
@@ -113,6 +114,7 @@ class TripPlannerRunner(ConversationControl):
             max_turns=settings.max_concurrent_turns,
         )
         self._turn_slots = asyncio.Semaphore(self.limits.max_turns)
+        self.pressure = LoopPressure()
         # How long a turn waits for another worker to answer the same person's earlier message.
         self._patience_s = settings.turn_timeout_s + 15.0
         root = agent or build_concierge(build_model(settings))
@@ -314,6 +316,7 @@ class TripPlannerRunner(ConversationControl):
                     await on_accepted()
                 except Exception:
                     log.exception("The on_accepted hook failed for message %s; answering anyway", inbound.message_id)
+            await self.pressure.calm()
             try:
                 refusal = await check_message(self.sessions.store, self.limits, user_id=inbound.user_id, message_id=inbound.message_id)
                 if refusal is not None:
