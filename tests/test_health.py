@@ -207,6 +207,19 @@ async def test_queued_turns_and_recovered_messages(runner: TripPlannerRunner) ->
         assert await metric(base, "trip_planner_recovered_messages_total", platform="console") == 1.0
 
 
+async def test_turns_held_for_a_late_event_loop_are_counted(runner: TripPlannerRunner) -> None:
+    async with health_of(runner) as base:
+        assert await metric(base, "trip_planner_turns_held_total") == 0.0
+        reply = await runner.ask("console:ann", "Trip to Rome in June")
+        assert reply.status == "answered"
+        assert await metric(base, "trip_planner_turns_held_total") == 0.0  # an idle loop holds nothing
+        runner.pressure.late_s = -1.0  # from now on every look finds the loop late
+        runner.pressure.longest_hold_s = 0.01
+        reply = await runner.ask("console:ann", "And Naples after")
+        assert reply.status == "answered"  # held, then started by the floor
+        assert await metric(base, "trip_planner_turns_held_total") == 1.0
+
+
 async def test_rejected_and_refused_turns_are_counted(runner: TripPlannerRunner) -> None:
     async with health_of(runner) as base:
         channel = MemoryChannel(platform="console")

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 # ADK's modules that can only import with the `a2a` package installed (the `google-adk[a2a]` extra).
 NEEDS_A2A = ("google.adk.agents.remote_a2a_agent",)
-# Modules ADK imports inside a turn (see above); tests/test_adk_imports.py finds any new one.
+# Modules ADK imports inside a turn that cost a stall (see above); tests/test_adk_imports.py checks
+# that a fresh process's first turns import neither them nor FastAPI.
 IMPORTED_IN_A_TURN = ("google.adk.workflow._workflow",)
 
 

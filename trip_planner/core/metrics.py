@@ -12,6 +12,9 @@ ids, so a scrape stays small and says nothing about anyone.
   recording it; not the wait for the person's earlier messages).
 - `trip_planner_queued_turns{platform}`: messages (and reactions or commands) of this process that
   hold or wait for a place in a person's queue, read at scrape time.
+- `trip_planner_turns_held_total`: turns that waited to start because the event loop ran late
+  (`core/loop_pressure.py`), read at scrape time. A steady rise means the process's CPU is the
+  bottleneck: add processes, or split Slack's roles.
 - `trip_planner_recovered_messages_total{platform}`: answers a recovery sweep delivered.
 - `trip_planner_feedback_total{platform,kind}`: satisfied / unsatisfied.
 - `trip_planner_opik_breaker_state{state}`: 1 for the Opik circuit breaker's current state
@@ -24,7 +27,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from trip_planner.core.log_context import PLATFORMS, platform_of
@@ -40,9 +43,12 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 
 class _LiveGauges(Collector):
     """Gauges read from the runner when scraped, so they can never drift from what they describe."""
 
-    def __init__(self, queued: Callable[[], Mapping[str, int]], breaker: Callable[[], str | None]) -> None:
+    def __init__(
+        self, queued: Callable[[], Mapping[str, int]], breaker: Callable[[], str | None], held: Callable[[], int]
+    ) -> None:
         self._queued = queued
         self._breaker = breaker
+        self._held = held
 
     def collect(self) -> Iterable[Metric]:
         queued = GaugeMetricFamily(
@@ -63,6 +69,9 @@ class _LiveGauges(Collector):
         for name in BREAKER_STATES:
             breaker.add_metric([name], 1.0 if name == state else 0.0)
         yield breaker
+        yield CounterMetricFamily(
+            "trip_planner_turns_held", "Turns that waited to start because the event loop ran late.", value=self._held()
+        )
 
 
 class Metrics:
@@ -73,6 +82,7 @@ class Metrics:
         *,
         queued: Callable[[], Mapping[str, int]] = dict,
         breaker: Callable[[], str | None] = lambda: None,
+        held: Callable[[], int] = lambda: 0,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
@@ -92,7 +102,7 @@ class Metrics:
         self.feedback = Counter(
             "trip_planner_feedback", "Feedback on conversations, by kind.", ["platform", "kind"], registry=self.registry
         )
-        self.registry.register(_LiveGauges(queued, breaker))
+        self.registry.register(_LiveGauges(queued, breaker, held))
 
     def turn(self, key: str, status: str, *, seconds: float | None = None) -> None:
         """One message finished with `status`; `key` is its message id (only its platform is kept)."""

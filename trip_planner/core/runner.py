@@ -106,7 +106,12 @@ class TripPlannerRunner(ConversationControl):
         self.recovery = Recovery(self)
         if not settings.answers_here:  # `answer` processes hear of each stored message at once
             self.sessions.store.inbound_writes.announce = NEW_INBOUND_CHANNEL
-        self.metrics = Metrics(queued=self.locks.queued, breaker=lambda: getattr(self.tracer, "breaker_state", None))
+        self.pressure = LoopPressure()
+        self.metrics = Metrics(
+            queued=self.locks.queued,
+            breaker=lambda: getattr(self.tracer, "breaker_state", None),
+            held=lambda: self.pressure.held,
+        )
         self.limits = Limits(
             max_waiting=settings.max_waiting_per_person,
             per_minute=settings.messages_per_minute,
@@ -114,7 +119,6 @@ class TripPlannerRunner(ConversationControl):
             max_turns=settings.max_concurrent_turns,
         )
         self._turn_slots = asyncio.Semaphore(self.limits.max_turns)
-        self.pressure = LoopPressure()
         # How long a turn waits for another worker to answer the same person's earlier message.
         self._patience_s = settings.turn_timeout_s + 15.0
         root = agent or build_concierge(build_model(settings))
