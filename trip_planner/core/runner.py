@@ -21,11 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.adk.agents import BaseAgent
-from google.adk.agents.run_config import RunConfig, StreamingMode, ToolThreadPoolConfig
-from google.adk.apps import App
-from google.adk.plugins.context_filter_plugin import ContextFilterPlugin
-from google.adk.runners import Runner
-from google.adk.sessions.base_session_service import GetSessionConfig
 
 from trip_planner.agents import warm_up
 from trip_planner.agents.concierge import build_concierge
@@ -35,6 +30,7 @@ from trip_planner.core.answer_stream import AnswerStream
 from trip_planner.core.channel import Channel, Inbound
 from trip_planner.core.delivery import Deliveries
 from trip_planner.core.adk_imports import prepare_adk_imports
+from trip_planner.core.adk_setup import build_adk_runner, turn_run_configs
 from trip_planner.core.interpreter import freeze_what_start_up_made, share_the_gil_quickly
 from trip_planner.core.inflight import InFlight
 from trip_planner.core.limits import Limits, check_message
@@ -48,7 +44,6 @@ from trip_planner.core.session_manager import SessionManager
 from trip_planner.core.store import InboundRecord
 from trip_planner.core.store_records import ATTACHMENTS_KEY, NEW_INBOUND_CHANNEL
 from trip_planner.core.tracing import Tracer, build_tracer
-from trip_planner.core.tracing.adk_spans import adk_span_config
 from trip_planner.core.turns import inbound_of
 from trip_planner.core.urgent_pool import urgent
 from trip_planner.core.workers import Workers
@@ -123,26 +118,9 @@ class TripPlannerRunner(ConversationControl):
         self._patience_s = settings.turn_timeout_s + 15.0
         root = agent or build_concierge(build_model(settings))
         self.tracer.instrument_agent(root)
-        app = App(
-            name=settings.app_name,
-            root_agent=root,
-            plugins=[ContextFilterPlugin(num_invocations_to_keep=settings.model_context_invocations)],
-        )
-        # auto_create_session: a conversation claimed by a process that died before ADK stored its
-        # session still runs; the registry, not ADK, decides which session is current.
-        self.adk_runner = Runner(app=app, session_service=self.sessions.get_session_service(), auto_create_session=True)
+        self.adk_runner = build_adk_runner(settings, root, self.sessions.get_session_service())
         self._pruned_at = time.monotonic()
-        # Synchronous tools (place lookups, holiday calendars loaded on first use) run on ADK's tool
-        # thread pool, not on the event loop, where they would stall every other conversation.
-        self._run_config = RunConfig(
-            max_llm_calls=25,
-            get_session_config=GetSessionConfig(num_recent_events=settings.recent_events),
-            tool_thread_pool_config=ToolThreadPoolConfig(max_workers=4),
-            telemetry=adk_span_config(),
-        )
-        # For a turn whose answer streams (see `answer_stream`): the model is asked for its words as
-        # it writes them; a model that cannot stream (the offline one) answers whole all the same.
-        self._stream_config = self._run_config.model_copy(update={"streaming_mode": StreamingMode.SSE})
+        self._run_config, self._stream_config = turn_run_configs(settings)
         self._retention: asyncio.Task[None] | None = None  # the daily purge (see core/retention.py)
 
     async def start(self) -> None:
