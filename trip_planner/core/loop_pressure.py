@@ -39,7 +39,7 @@ class LoopPressure:
         self.late_s, self.check_every_s, self.longest_hold_s = late_s, check_every_s, longest_hold_s
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._watcher: asyncio.Task[None] | None = None
-        self.held = 0  # turns that had to wait: for tests and logs
+        self.held = 0  # turns that had to wait: /metrics reads it (trip_planner_turns_held_total)
 
     @property
     def waiting(self) -> int:

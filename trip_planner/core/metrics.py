@@ -41,7 +41,8 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 
 
 
 class _LiveGauges(Collector):
-    """Gauges read from the runner when scraped, so they can never drift from what they describe."""
+    """Gauges (and the held-turns counter) read from the runner when scraped, so they can never drift
+    from what they describe."""
 
     def __init__(
         self, queued: Callable[[], Mapping[str, int]], breaker: Callable[[], str | None], held: Callable[[], int]
